@@ -1,0 +1,98 @@
+"""Settings: environment variables with the prefix `MCP_DOCKER_`, and matching CLI flags.
+
+The engine itself is found the way the docker CLI finds it (`DOCKER_HOST`, the TLS variables,
+`DOCKER_CONTEXT` or the current context, then the local socket); see `docker/client.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOOLSETS = ("containers", "images", "networks", "volumes", "system", "compose", "swarm")
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the server. Safe defaults: nothing here must be set to get a safe server."""
+
+    model_config = SettingsConfigDict(env_prefix="MCP_DOCKER_", extra="forbid", validate_default=True)
+
+    # Transport
+    transport: Literal["stdio", "http"] = Field("stdio", description="How clients connect: stdio or http.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP transport binds.")
+    http_port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP transport.")
+    http_token: str | None = Field(None, description="Bearer token HTTP clients must send.")
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
+    log_json: bool = Field(False, description="Log JSON lines instead of text (stderr).")
+
+    # Engine
+    engine_timeout: float = Field(60.0, gt=0, description="Seconds an engine API call may take.")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to reach the engine before giving up.")
+
+    # Output
+    max_output_bytes: int = Field(
+        7500, ge=256, description="Most bytes of engine text (logs, exec output) one tool returns."
+    )
+    redact_env: bool = Field(True, description="Hide environment variable values (KEY=***) in outputs.")
+
+    # Safety
+    read_only: bool = Field(False, description="Register read-only (SAFE) tools only.")
+    toolsets: CsvList = Field(
+        default_factory=lambda: list(TOOLSETS[:6]),
+        description="Tool categories to offer: " + ", ".join(TOOLSETS) + ".",
+    )
+    disabled_tools: CsvList = Field(default_factory=list, description="Tool names never to offer.")
+    destructive: Literal["confirm", "allow", "deny"] = Field(
+        "confirm", description="Destructive tools: ask the user (confirm), run (allow) or refuse (deny)."
+    )
+    allowed_bind_roots: CsvList = Field(
+        default_factory=list,
+        description="Host directories under which bind mounts are allowed (default: none).",
+    )
+    audit_log: Path | None = Field(None, description="File for a JSON-lines audit of state-changing calls.")
+
+    @field_validator("toolsets", "disabled_tools", "allowed_bind_roots", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(TOOLSETS))
+        if unknown:
+            raise ValueError(f"unknown toolset(s) {unknown}; choose from {list(TOOLSETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _http_needs_token_off_loopback(self) -> Settings:
+        if self.transport == "http" and not self.http_token and not _is_loopback(self.http_host):
+            raise ValueError(
+                f"refusing to serve HTTP on {self.http_host} without a token: set MCP_DOCKER_HTTP_TOKEN "
+                "(or bind 127.0.0.1)"
+            )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,137 @@
+"""How a tool is declared: one typed function, one decorator.
+
+`@docker_tool(level, toolset)` records the function with its safety level; `register_tools` (in
+`tools/__init__.py`) adds the recorded tools that the settings allow to a server. The decorator's
+wrapper is the single place where, on every call:
+
+- the settings are checked again (a tool hidden at registration cannot be called anyway);
+- the blocking docker-py work runs on a worker thread;
+- engine errors are mapped to the project's hierarchy and reach the model as a `ToolError`;
+- a pydantic result becomes structured content plus a compact JSON text block.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
+from mcp_docker.utils.safety import Level, check_allowed
+
+if TYPE_CHECKING:
+    from mcp_docker.config import Settings
+    from mcp_docker.docker.client import Engine
+
+Ctx = Context[Any, Any]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A declared tool: the function to register and the facts safety decisions need."""
+
+    name: str
+    fn: Callable[..., Any]
+    level: Level
+    toolset: str
+    title: str
+    idempotent: bool = False
+    open_world: bool = False
+    destructive_hint: bool | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+TOOLS: dict[str, ToolSpec] = {}
+"""Declarations of every tool (static facts, like a table; servers are built from it per settings)."""
+
+
+@dataclass
+class AppState:
+    """What the lifespan holds for every call: the settings and the engine client."""
+
+    settings: Settings
+    engine: Engine
+
+
+def app_state(ctx: Ctx) -> AppState:
+    state = ctx.request_context.lifespan_context
+    if not isinstance(state, AppState):  # pragma: no cover - wiring error
+        raise RuntimeError("server lifespan state is not an AppState")
+    return state
+
+
+def to_result(value: Any) -> Any:
+    """A pydantic model becomes structured content plus a compact JSON text block (fewer tokens)."""
+    if isinstance(value, BaseModel):
+        return CallToolResult(
+            content=[TextContent(type="text", text=value.model_dump_json(exclude_none=True))],
+            structured_content=value.model_dump(mode="json"),
+        )
+    return value
+
+
+def docker_tool(
+    level: Level,
+    toolset: str,
+    *,
+    title: str,
+    subject: Kind | None = None,
+    idempotent: bool = False,
+    open_world: bool = False,
+    destructive_hint: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, Awaitable[R]]]:
+    """Declare a tool. `subject` names the argument (container, image...) a 404 refers to."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+        name = fn.__name__
+        is_async = inspect.iscoroutinefunction(fn)
+
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            ctx = cast(Ctx, kwargs["ctx"])
+            state = app_state(ctx)
+            subject_name = kwargs.get(subject) if subject else None
+            try:
+                check_allowed(name, level, toolset, state.settings)
+                with engine_errors(subject, str(subject_name) if subject_name is not None else None):
+                    if is_async:
+                        result = await cast(Callable[P, Awaitable[R]], fn)(*args, **kwargs)
+                    else:
+                        call = functools.partial(fn, *args, **kwargs)
+                        result = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+            except MCPDockerError as exc:
+                state.engine.unavailable(exc)
+                raise exc.to_tool_error() from exc
+            return cast(R, to_result(result))
+
+        TOOLS[name] = ToolSpec(
+            name=name,
+            fn=wrapper,
+            level=level,
+            toolset=toolset,
+            title=title,
+            idempotent=idempotent,
+            open_world=open_world,
+            destructive_hint=destructive_hint,
+        )
+        return wrapper
+
+    return decorate
+
+
+def engine(ctx: Ctx) -> Engine:
+    return app_state(ctx).engine
+
+
+def settings(ctx: Ctx) -> Settings:
+    return app_state(ctx).settings

@@ -1,0 +1,340 @@
+"""Container tools: list, inspect, create, start, stop, restart, remove, logs, exec, stats."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.tools.container_models import (
+    ContainerDetails,
+    ContainerList,
+    ContainerState,
+    ContainerStats,
+    CreatedContainer,
+    ExecResult,
+    LogsResult,
+    RemovedContainer,
+    container_details,
+    container_summary,
+    format_ports,
+)
+from mcp_docker.utils import validation
+from mcp_docker.utils.errors import ValidationError, engine_errors
+from mcp_docker.utils.output import bounded_tail, clean_text, decode, parse_time
+from mcp_docker.utils.policy import ContainerRequest, check_container_request, check_exec_request
+from mcp_docker.utils.safety import Level
+
+MANAGED_LABEL = "mcp-docker.managed"
+
+ContainerRef = Annotated[str, Field(description="Container name or id (a unique id prefix works).", min_length=1)]
+Filters = Annotated[
+    dict[str, str | list[str]] | None,
+    Field(
+        description="Engine filters, e.g. {'status': 'exited'}, {'label': ['app=web']}, {'name': 'web'}, "
+        "{'ancestor': 'nginx'}."
+    ),
+]
+Limit = Annotated[int, Field(description="Most items to return.", ge=1, le=1000)]
+StopTimeout = Annotated[int, Field(description="Seconds to wait before killing the container.", ge=0, le=3600)]
+
+
+def _filters(filters: dict[str, str | list[str]] | None) -> dict[str, list[str]] | None:
+    if not filters:
+        return None
+    return {key: value if isinstance(value, list) else [value] for key, value in filters.items()}
+
+
+@docker_tool(Level.SAFE, "containers", title="List containers")
+def docker_list_containers(
+    ctx: Ctx,
+    all: Annotated[bool, Field(description="Include stopped containers.")] = False,
+    filters: Filters = None,
+    limit: Limit = 50,
+) -> ContainerList:
+    """List containers (running ones unless all=true) as compact summaries: id, name, image, state, ports."""
+    rows = engine(ctx).api.containers(all=all, filters=_filters(filters))
+    items = [container_summary(row) for row in rows[:limit]]
+    return ContainerList(containers=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
+
+
+@docker_tool(Level.SAFE, "containers", title="Inspect container", subject="container")
+def docker_inspect_container(
+    ctx: Ctx,
+    container: ContainerRef,
+    full: Annotated[bool, Field(description="Add the engine's raw document (env values still redacted).")] = False,
+) -> ContainerDetails:
+    """Show a container's configuration and state: image, command, env (values redacted), ports, mounts,
+    networks, restart policy, limits, health."""
+    data = engine(ctx).api.inspect_container(container)
+    return container_details(data, redact=settings(ctx).redact_env, full=full)
+
+
+@docker_tool(Level.MODERATE, "containers", title="Create container")
+def docker_create_container(
+    ctx: Ctx,
+    image: Annotated[str, Field(description="Image reference, e.g. 'nginx:1.27'. It must already be local.")],
+    name: Annotated[str | None, Field(description="Container name.")] = None,
+    command: Annotated[
+        list[str] | str | None,
+        Field(description="Command: a list of arguments, or a string split like a shell would (never run by one)."),
+    ] = None,
+    entrypoint: Annotated[list[str] | str | None, Field(description="Override the image's entrypoint.")] = None,
+    environment: Annotated[dict[str, str] | None, Field(description="Environment variables.")] = None,
+    ports: Annotated[
+        dict[str, int | str | None] | None,
+        Field(
+            description="Published ports, container port to host: {'80/tcp': 8080}. A host port without an "
+            "address is published on 127.0.0.1; use '0.0.0.0:8080' to publish on every interface; null "
+            "picks a free port."
+        ),
+    ] = None,
+    volumes: Annotated[
+        list[str] | None,
+        Field(
+            description="Mounts as 'source:target[:ro]': a named volume ('data:/var/lib/data') or a host path "
+            "(refused unless the operator allows its root with MCP_DOCKER_ALLOWED_BIND_ROOTS)."
+        ),
+    ] = None,
+    network: Annotated[str | None, Field(description="Network to attach the container to.")] = None,
+    labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
+    restart_policy: Annotated[
+        str | None, Field(description="no, always, unless-stopped, on-failure or on-failure:N.")
+    ] = None,
+    mem_limit: Annotated[str | None, Field(description="Memory limit, e.g. '512m', '2g'.")] = None,
+    cpus: Annotated[float | None, Field(description="CPU limit in cores, e.g. 1.5.", gt=0, le=1024)] = None,
+    working_dir: Annotated[str | None, Field(description="Working directory inside the container.")] = None,
+    user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
+    start: Annotated[bool, Field(description="Start the container right after creating it.")] = False,
+    privileged: Annotated[bool, Field(description="Full access to the host. Refused unless allowed.")] = False,
+    cap_add: Annotated[list[str] | None, Field(description="Added Linux capabilities. Policy-checked.")] = None,
+    network_mode: Annotated[
+        str | None,
+        Field(description="bridge, none, a network name; host/container:* are refused unless allowed."),
+    ] = None,
+    pid_mode: Annotated[str | None, Field(description="PID namespace ('host' is refused unless allowed).")] = None,
+    ipc_mode: Annotated[str | None, Field(description="IPC namespace ('host' is refused unless allowed).")] = None,
+    devices: Annotated[list[str] | None, Field(description="Host devices. Refused unless allowed.")] = None,
+    security_opt: Annotated[
+        list[str] | None, Field(description="Security options; unconfining ones are refused unless allowed.")
+    ] = None,
+) -> CreatedContainer:
+    """Create a container from a local image (and start it when start=true). The operator's policy refuses
+    privileged mode, host namespaces, devices, unconfined security options and host bind mounts unless
+    allowed. Objects created carry the label mcp-docker.managed=true."""
+    image = validation.image_reference(image)
+    if name is not None:
+        name = validation.container_name(name)
+    request = ContainerRequest(
+        volumes=volumes or [],
+        privileged=privileged,
+        cap_add=cap_add or [],
+        network_mode=network_mode,
+        pid_mode=pid_mode,
+        ipc_mode=ipc_mode,
+        devices=devices or [],
+        security_opt=security_opt or [],
+    )
+    check_container_request(request, settings(ctx))
+
+    port_bindings: dict[str, tuple[str, int | None] | tuple[str]] = {}
+    for cport, host in (ports or {}).items():
+        address, hport = validation.host_binding(host)
+        port_bindings[validation.container_port(cport)] = (address, hport) if hport else (address,)
+    api = engine(ctx).api
+    # Checked first so that a 404 names the right thing (image or network).
+    with engine_errors("image", image):
+        api.inspect_image(image)
+    if network:
+        with engine_errors("network", network):
+            api.inspect_network(network)
+    host_config = api.create_host_config(
+        binds=volumes or None,
+        port_bindings=port_bindings or None,
+        network_mode=network_mode or network,
+        restart_policy=validation.restart_policy(restart_policy) if restart_policy else None,
+        mem_limit=validation.memory_bytes(mem_limit) if mem_limit else None,
+        nano_cpus=int(cpus * 1e9) if cpus else None,
+        privileged=privileged,
+        cap_add=cap_add or None,
+        pid_mode=pid_mode,
+        ipc_mode=ipc_mode,
+        devices=devices or None,
+        security_opt=security_opt or None,
+    )
+    created = api.create_container(
+        image,
+        command=_argv(command, "command") if command is not None else None,
+        entrypoint=_argv(entrypoint, "entrypoint") if entrypoint is not None else None,
+        name=name,
+        environment=environment or None,
+        ports=list(port_bindings) or None,
+        labels={**(labels or {}), MANAGED_LABEL: "true"},
+        host_config=host_config,
+        working_dir=working_dir,
+        user=user,
+    )
+    container_id: str = created["Id"]
+    with engine_errors("container", container_id):
+        if start:
+            api.start(container_id)
+        data = api.inspect_container(container_id)
+    return CreatedContainer(
+        id=container_id[:12],
+        name=data["Name"].lstrip("/"),
+        image=image,
+        state=data["State"]["Status"],
+        ports=format_ports(data["NetworkSettings"].get("Ports")),
+        warnings=[clean_text(w) for w in created.get("Warnings") or []],
+    )
+
+
+def _state(ctx: Ctx, container: str) -> ContainerState:
+    data = engine(ctx).api.inspect_container(container)
+    state = data["State"]
+    return ContainerState(
+        id=data["Id"][:12],
+        name=data["Name"].lstrip("/"),
+        state=state["Status"],
+        exit_code=state.get("ExitCode"),
+        started_at=state.get("StartedAt"),
+        health=(state.get("Health") or {}).get("Status"),
+    )
+
+
+@docker_tool(Level.MODERATE, "containers", title="Start container", subject="container", idempotent=True)
+def docker_start_container(ctx: Ctx, container: ContainerRef) -> ContainerState:
+    """Start a stopped or created container; returns its state afterwards."""
+    engine(ctx).api.start(container)
+    return _state(ctx, container)
+
+
+@docker_tool(Level.MODERATE, "containers", title="Stop container", subject="container", idempotent=True)
+def docker_stop_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
+    """Stop a running container (SIGTERM, then SIGKILL after `timeout` seconds); returns its state afterwards."""
+    engine(ctx).api.stop(container, timeout=timeout)
+    return _state(ctx, container)
+
+
+@docker_tool(Level.MODERATE, "containers", title="Restart container", subject="container")
+def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
+    """Restart a container (stop with `timeout`, then start); returns its state afterwards."""
+    engine(ctx).api.restart(container, timeout=timeout)
+    return _state(ctx, container)
+
+
+@docker_tool(Level.DESTRUCTIVE, "containers", title="Remove container", subject="container")
+def docker_remove_container(
+    ctx: Ctx,
+    container: ContainerRef,
+    force: Annotated[bool, Field(description="Kill and remove a running container.")] = False,
+    volumes: Annotated[bool, Field(description="Also remove the container's anonymous volumes.")] = False,
+) -> RemovedContainer:
+    """Remove a container; its writable layer is lost. A running one needs force=true."""
+    api = engine(ctx).api
+    data = api.inspect_container(container)
+    api.remove_container(container, v=volumes, force=force)
+    return RemovedContainer(id=data["Id"][:12], name=data["Name"].lstrip("/"), removed=True, volumes_removed=volumes)
+
+
+@docker_tool(Level.SAFE, "containers", title="Container logs", subject="container")
+def docker_container_logs(
+    ctx: Ctx,
+    container: ContainerRef,
+    tail: Annotated[int | None, Field(description="Last N lines (null: all, still size-bounded).", ge=0)] = 100,
+    since: Annotated[
+        str | None, Field(description="Start: RFC 3339, Unix seconds, or a duration ago like '10m'.")
+    ] = None,
+    until: Annotated[str | None, Field(description="End: RFC 3339, Unix seconds, or a duration ago.")] = None,
+    timestamps: Annotated[bool, Field(description="Prefix each line with its timestamp.")] = False,
+) -> LogsResult:
+    """Recent output of a container (stdout and stderr), last 100 lines by default. Control characters are
+    stripped and the text is bounded; when cut, the newest lines are kept and `truncated` says so."""
+    since_ts = parse_time(since, "since")
+    until_ts = parse_time(until, "until")
+    if since_ts is not None and until_ts is not None and since_ts > until_ts:
+        raise ValidationError(f"'since' ({since}) is after 'until' ({until}).")
+    api = engine(ctx).api
+    raw = api.logs(
+        container,
+        stdout=True,
+        stderr=True,
+        tail="all" if tail is None else tail,
+        since=since_ts,
+        until=until_ts,
+        timestamps=timestamps,
+    )
+    text = clean_text(decode(raw))
+    text, truncated = bounded_tail(text, settings(ctx).max_output_bytes)
+    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    return LogsResult(
+        container=container,
+        lines=lines,
+        text=text,
+        truncated=truncated,
+        note=(
+            f"Output cut to the newest {settings(ctx).max_output_bytes} bytes; use tail/since/until to see more."
+            if truncated
+            else None
+        ),
+    )
+
+
+def _argv(command: list[str] | str, what: str) -> list[str]:
+    if isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise ValidationError(f"Cannot split {what} {command!r}: {exc}. Pass a list of arguments.") from None
+    else:
+        argv = list(command)
+    if not argv:
+        raise ValidationError(f"The {what} is empty.")
+    return argv
+
+
+@docker_tool(Level.MODERATE, "containers", title="Exec in container", subject="container", destructive_hint=True)
+def docker_exec_command(
+    ctx: Ctx,
+    container: ContainerRef,
+    command: Annotated[
+        list[str] | str,
+        Field(
+            description="Program and arguments: a list (['ls', '-l', '/']) or a string split like a shell "
+            "would; it is never run by a shell. Use ['sh', '-c', '...'] only if the image has a shell."
+        ),
+    ],
+    workdir: Annotated[str | None, Field(description="Working directory for the command.")] = None,
+    user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
+    environment: Annotated[dict[str, str] | None, Field(description="Extra environment variables.")] = None,
+) -> ExecResult:
+    """Run a command in a running container and return its exit code and (bounded) stdout and stderr."""
+    argv = _argv(command, "command")
+    check_exec_request(argv, settings(ctx))
+    api = engine(ctx).api
+    exec_id = api.exec_create(
+        container, argv, stdout=True, stderr=True, workdir=workdir, user=user or "", environment=environment
+    )["Id"]
+    out, err = api.exec_start(exec_id, demux=True)
+    info = api.exec_inspect(exec_id)
+    limit = settings(ctx).max_output_bytes
+    stdout, cut_out = bounded_tail(clean_text(decode(out)), limit)
+    stderr, cut_err = bounded_tail(clean_text(decode(err)), max(limit // 4, 256))
+    return ExecResult(
+        container=container,
+        command=argv,
+        exit_code=info.get("ExitCode"),
+        stdout=stdout,
+        stderr=stderr,
+        truncated=cut_out or cut_err,
+    )
+
+
+@docker_tool(Level.SAFE, "containers", title="Container stats", subject="container")
+def docker_container_stats(ctx: Ctx, container: ContainerRef) -> ContainerStats:
+    """One sample of a container's resource use: CPU %, memory used/limit/%, network and block I/O, PIDs."""
+    api = engine(ctx).api
+    raw: dict[str, Any] = api.stats(container, stream=False)
+    return ContainerStats.from_engine(container, raw)

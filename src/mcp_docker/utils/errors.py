@@ -1,0 +1,196 @@
+"""One exception root for the project, and the one place that maps docker-py's errors to it.
+
+Tools raise (or let through) these errors; the tool decorator turns every `MCPDockerError` into a
+`ToolError` whose text is the message followed by a hint that tells the model what to do next.
+Engine errors are classified by their type and HTTP status, never by matching their text; the
+engine's own explanation is kept (sanitised) so nothing the engine said is swallowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+Kind = Literal["container", "image", "network", "volume", "exec", "service", "node", "task", "object"]
+
+_LIST_TOOL: dict[str, str] = {
+    "container": "docker_list_containers (all=true shows stopped ones too)",
+    "image": "docker_list_images",
+    "network": "docker_list_networks",
+    "volume": "docker_list_volumes",
+    "service": "docker_list_services",
+    "node": "docker_list_nodes",
+    "task": "docker_list_tasks",
+}
+
+
+class MCPDockerError(Exception):
+    """Root of the project's errors: a message for the model and a hint saying what to do next."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+    def to_tool_error(self) -> ToolError:
+        return ToolError(str(self))
+
+
+class DockerDaemonUnavailable(MCPDockerError):
+    hint = (
+        "Check that the Docker engine is running and reachable (run `mcp-docker doctor`), "
+        "or point DOCKER_HOST / DOCKER_CONTEXT at the right engine."
+    )
+
+
+class NotFoundError(MCPDockerError):
+    """Base of the not-found errors: names what was missing and the tool that lists what exists."""
+
+    kind: Kind = "object"
+
+    def __init__(self, name: str, detail: str | None = None) -> None:
+        self.name = name
+        listing = _LIST_TOOL.get(self.kind)
+        hint = f"List them with {listing}." if listing else ""
+        message = f"No such {self.kind} '{name}'."
+        if detail:
+            message = f"{message} The engine said: {detail}."
+        super().__init__(message, hint)
+
+
+class ContainerNotFound(NotFoundError):
+    kind = "container"
+
+
+class ImageNotFound(NotFoundError):
+    kind = "image"
+
+
+class NetworkNotFound(NotFoundError):
+    kind = "network"
+
+
+class VolumeNotFound(NotFoundError):
+    kind = "volume"
+
+
+class OperationTimeout(MCPDockerError):
+    hint = (
+        "The engine did not answer in time; the outcome is unknown. Check the object's state "
+        "(inspect or list it) before trying again, or raise MCP_DOCKER_ENGINE_TIMEOUT."
+    )
+
+
+class ValidationError(MCPDockerError):
+    """Bad input, caught before anything reached the engine."""
+
+
+class UnsafeOperation(MCPDockerError):
+    """Refused by the safety policy or the operator's settings; nothing reached the engine."""
+
+
+class EngineError(MCPDockerError):
+    """The engine refused the request; its explanation is kept."""
+
+
+class ConflictError(EngineError):
+    """The engine reported a conflict (name in use, object in use, wrong state)."""
+
+
+_NOT_FOUND: dict[str, type[NotFoundError]] = {
+    "container": ContainerNotFound,
+    "image": ImageNotFound,
+    "network": NetworkNotFound,
+    "volume": VolumeNotFound,
+}
+
+
+def not_found(kind: Kind, name: str, detail: str | None = None) -> NotFoundError:
+    cls = _NOT_FOUND.get(kind)
+    if cls is None:
+        cls = type(f"{kind.title()}NotFound", (NotFoundError,), {"kind": kind})
+    return cls(name, detail)
+
+
+def _explanation(exc: BaseException) -> str:
+    from mcp_docker.utils.output import clean_text
+
+    explanation = getattr(exc, "explanation", None)
+    text = explanation if isinstance(explanation, str) and explanation else str(exc)
+    if isinstance(explanation, bytes):
+        text = explanation.decode("utf-8", "replace")
+    return clean_text(text, max_bytes=1000).strip()
+
+
+def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | None = None) -> MCPDockerError:
+    """Translate an exception raised by docker-py (or requests beneath it) into the hierarchy.
+
+    `kind`/`name` say what the call was about, so a 404 becomes "No such container 'web'".
+    Classification is by exception type and HTTP status only.
+    """
+    import docker.errors
+    import requests.exceptions
+
+    if isinstance(exc, MCPDockerError):
+        return exc
+    detail = _explanation(exc)
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return ImageNotFound(name if kind == "image" and name else "(requested)", detail)
+    if isinstance(exc, docker.errors.NotFound):
+        if kind is not None and name is not None:
+            return not_found(kind, name, detail)
+        return EngineError(f"Not found: {detail}.", "Check the names given and list what exists.")
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code
+        if status == 409:
+            return ConflictError(f"Conflict: {detail}.", "Inspect the object's current state, or choose another name.")
+        if status in (401, 403):
+            return EngineError(
+                f"The engine refused the request ({status}): {detail}.",
+                "Check registry credentials with `docker login` on the server's machine, "
+                "or the engine's authorization plugin.",
+            )
+        if status is not None and 400 <= status < 500:
+            return EngineError(f"The engine rejected the request ({status}): {detail}.", "Fix the arguments.")
+        return EngineError(
+            f"The engine failed ({status}): {detail}.", "Check the engine's log; the call may be retried."
+        )
+    if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
+        return OperationTimeout(f"The engine call timed out ({detail}).")
+    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError):
+        return DockerDaemonUnavailable(f"Cannot reach the Docker engine: {detail}.")
+    if isinstance(exc, PermissionError):
+        return DockerDaemonUnavailable(
+            f"Permission denied talking to the Docker engine: {detail}.",
+            "Run the server as a user in the 'docker' group or point DOCKER_HOST at a socket it may use.",
+        )
+    if isinstance(exc, docker.errors.DockerException):
+        # docker-py wraps a failed version negotiation in a bare DockerException: classify its cause.
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, docker.errors.DockerException):
+            mapped = map_engine_error(cause, kind, name)
+            if type(mapped) is not EngineError:
+                return mapped
+        return DockerDaemonUnavailable(f"Docker client error: {detail}.")
+    return EngineError(f"Unexpected engine error: {type(exc).__name__}: {detail}.")
+
+
+@contextmanager
+def engine_errors(kind: Kind | None = None, name: str | None = None) -> Iterator[None]:
+    """Map whatever the engine raises inside the block (see `map_engine_error`)."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise map_engine_error(exc, kind, name) from exc

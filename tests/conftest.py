@@ -1,0 +1,118 @@
+"""Shared fixtures: a real engine (started if needed), the test image, servers and MCP clients.
+
+Every Docker object a test creates has a name starting with `mcpt-` or the label
+`mcp-docker.test=1`; the session removes them all at the end, whatever happened.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import docker
+import pytest
+from mcp import Client, StdioServerParameters
+
+from mcp_docker.config import Settings
+from mcp_docker.server import create_server
+from tests import engine as test_engine
+
+MODES = ["legacy", "auto"]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def engine_handle() -> Iterator[test_engine.EngineHandle]:
+    handle = test_engine.ensure_engine()
+    test_engine.cleanup(handle.client)  # leftovers of an earlier, killed run
+    try:
+        yield handle
+    finally:
+        removed = test_engine.cleanup(handle.client)
+        if removed:
+            print(f"\nremoved {len(removed)} test objects", file=sys.stderr)
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_client(engine_handle: test_engine.EngineHandle) -> docker.DockerClient:
+    return engine_handle.client
+
+
+@pytest.fixture(scope="session")
+def test_image(docker_client: docker.DockerClient) -> str:
+    return test_engine.ensure_test_image(docker_client)
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    def make(kind: str) -> str:
+        return f"{test_engine.PREFIX}{kind}-{uuid.uuid4().hex[:8]}"
+
+    return make
+
+
+TEST_LABELS = {test_engine.TEST_LABEL: "1"}
+
+
+@pytest.fixture
+def run_container(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str]
+) -> Callable[..., Any]:
+    """Start a labelled busybox container directly on the engine (not through the server)."""
+
+    def run(command: list[str] | str = "sleep 300", **kwargs: Any) -> Any:
+        labels = {**TEST_LABELS, **kwargs.pop("labels", {})}
+        return docker_client.containers.run(
+            test_image, command, detach=True, name=kwargs.pop("name", unique("c")), labels=labels, **kwargs
+        )
+
+    return run
+
+
+def allow_settings(**overrides: Any) -> Settings:
+    """Settings for tests that exercise tools, not the confirmation flow: destructive tools run."""
+    return Settings(**{"destructive": "allow", **overrides})
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return allow_settings()
+
+
+@pytest.fixture(params=MODES)
+async def client(request: pytest.FixtureRequest, settings: Settings, docker_client: Any) -> AsyncIterator[Client]:
+    """An SDK client connected in-memory to a fresh server, in each protocol era."""
+    async with Client(create_server(settings), mode=request.param) as c:
+        yield c
+
+
+def stdio_params(env: dict[str, str] | None = None) -> StdioServerParameters:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MCP_DOCKER_")}
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_docker"],
+        env={**base, "MCP_DOCKER_DESTRUCTIVE": "allow", "MCP_DOCKER_LOG_LEVEL": "WARNING", **(env or {})},
+    )
+
+
+def structured(result: Any) -> dict[str, Any]:
+    """The structured content of a successful tool result (fails the test on an error result)."""
+    assert not result.is_error, result.content[0].text if result.content else result
+    assert result.structured_content is not None
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, f"expected an error, got {result.structured_content}"
+    text: str = result.content[0].text
+    return text

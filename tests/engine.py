@@ -1,0 +1,203 @@
+"""A real Docker engine for the tests: used if reachable, else started (when this machine can).
+
+Also builds the local test image (busybox, no registry needed) and removes every object the run
+created: names start with `mcpt-`, or carry the label `mcp-docker.test=1`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+TEST_LABEL = "mcp-docker.test"
+PREFIX = "mcpt-"
+TEST_IMAGE = "mcpt-busybox:latest"
+BUSYBOX_APPLETS = (
+    "sh",
+    "sleep",
+    "echo",
+    "cat",
+    "ls",
+    "env",
+    "top",
+    "wget",
+    "httpd",
+    "printf",
+    "true",
+    "false",
+    "id",
+    "mkdir",
+    "rm",
+    "touch",
+    "sync",
+    "kill",
+    "ps",
+    "grep",
+    "head",
+    "tail",
+    "nc",
+    "hostname",
+    "date",
+    "seq",
+    "yes",
+    "test",
+    "whoami",
+    "pwd",
+    "uname",
+    "mount",
+    "df",
+    "du",
+    "wc",
+)
+STATE_DIR = Path(os.environ.get("MCPT_STATE_DIR", Path(__file__).resolve().parent.parent / ".test-engine"))
+
+
+def connect(timeout: float = 3.0) -> docker.DockerClient | None:
+    try:
+        client = docker.from_env(version="auto", timeout=timeout)
+        client.ping()
+    except Exception:
+        return None
+    client.api.timeout = 120
+    return client
+
+
+@dataclass
+class EngineHandle:
+    client: docker.DockerClient
+    process: subprocess.Popen[bytes] | None  # set when this run started dockerd
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def ensure_engine() -> EngineHandle:
+    """The engine DOCKER_HOST / the default socket points at, starting dockerd when none answers."""
+    client = connect()
+    if client is not None:
+        return EngineHandle(client, None)
+    dockerd = shutil.which("dockerd")
+    if dockerd is None or os.geteuid() != 0 or os.environ.get("DOCKER_HOST"):
+        raise RuntimeError(
+            "No Docker engine is reachable and this run cannot start one (needs root and dockerd: "
+            "`apt-get install docker.io iptables`). Start an engine or set DOCKER_HOST."
+        )
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    log = (STATE_DIR / "dockerd.log").open("ab")
+    process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dockerd exited with {process.returncode}; see {STATE_DIR / 'dockerd.log'}")
+        client = connect()
+        if client is not None:
+            return EngineHandle(client, process)
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"dockerd did not answer within 60 s; see {STATE_DIR / 'dockerd.log'}")
+
+
+def busybox_rootfs_tar() -> bytes:
+    """A tar of a tiny root file system: a static busybox and its applets as links."""
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    if not Path(busybox).exists():
+        raise RuntimeError("busybox is missing: `apt-get install busybox-static`")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "tmp", "etc", "var", "var/www", "data"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+        for name, text in (
+            ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"),
+            ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def ensure_test_image(client: docker.DockerClient, ref: str = TEST_IMAGE) -> str:
+    try:
+        client.images.get(ref)
+        return ref
+    except docker.errors.ImageNotFound:
+        pass
+    repo, _, tag = ref.partition(":")
+    client.api.import_image_from_data(
+        busybox_rootfs_tar(),
+        repository=repo,
+        tag=tag or "latest",
+        changes=['CMD ["/bin/sh"]', f'LABEL {TEST_LABEL}="1"', "ENV PATH=/bin"],
+    )
+    client.images.get(ref)
+    return ref
+
+
+def cleanup(client: docker.DockerClient) -> list[str]:
+    """Remove every test object (containers, networks, volumes, images); return what was removed."""
+    removed: list[str] = []
+    label = {"label": f"{TEST_LABEL}=1"}
+    containers = {c.id: c for c in client.containers.list(all=True, filters=label)}
+    for c in client.containers.list(all=True):
+        if c.name.startswith(PREFIX):
+            containers[c.id] = c
+    for c in containers.values():
+        try:
+            c.remove(force=True, v=True)
+            removed.append(f"container {c.name}")
+        except docker.errors.NotFound:
+            pass
+    for n in client.networks.list():
+        if n.name.startswith(PREFIX) or (n.attrs.get("Labels") or {}).get(TEST_LABEL) == "1":
+            try:
+                n.remove()
+                removed.append(f"network {n.name}")
+            except docker.errors.APIError:
+                pass
+    for v in client.volumes.list():
+        if v.name.startswith(PREFIX) or (v.attrs.get("Labels") or {}).get(TEST_LABEL) == "1":
+            try:
+                v.remove(force=True)
+                removed.append(f"volume {v.name}")
+            except docker.errors.APIError:
+                pass
+    images = client.images.list(filters=label)
+    for img in client.images.list():
+        if any(tag.split("/")[-1].startswith(PREFIX) for tag in img.tags):
+            images.append(img)
+    seen: set[str] = set()
+    for img in images:
+        if img.id in seen:
+            continue
+        seen.add(img.id)
+        try:
+            client.images.remove(img.id, force=True)
+            removed.append(f"image {img.tags or img.id}")
+        except docker.errors.APIError:
+            pass
+    return removed
