@@ -1,7 +1,7 @@
 """Shared fixtures: a real engine (started if needed), the test image, servers and MCP clients.
 
 Every Docker object a test creates has a name starting with `mcpt-` or the label
-`mcp-docker.test=1`; the session removes them all at the end, whatever happened.
+`mcp-docker.test=<prefix>` (see tests/engine.py); the session removes them all at the end, whatever happened.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def unique() -> Callable[[str], str]:
     return make
 
 
-TEST_LABELS = {test_engine.TEST_LABEL: "1"}
+TEST_LABELS = {test_engine.TEST_LABEL: test_engine.TEST_LABEL_VALUE}
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A real Docker engine for the tests: used if reachable, else started (when this machine can).
 
 Also builds the local test image (busybox, no registry needed) and removes every object the run
-created: names start with `mcpt-`, or carry the label `mcp-docker.test=1`.
+created: names start with `mcpt-` (or $MCPT_PREFIX), or carry the label `mcp-docker.test=<prefix>`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from pathlib import Path
 
 import docker
 
+# MCPT_PREFIX lets several test sessions share one engine without removing each other's objects.
+PREFIX = os.environ.get("MCPT_PREFIX", "mcpt-")
 TEST_LABEL = "mcp-docker.test"
-PREFIX = "mcpt-"
-TEST_IMAGE = "mcpt-busybox:latest"
+TEST_LABEL_VALUE = PREFIX
+TEST_IMAGE = f"{PREFIX}busybox:latest"
 BUSYBOX_APPLETS = (
     "sh",
     "sleep",
@@ -152,7 +154,7 @@ def ensure_test_image(client: docker.DockerClient, ref: str = TEST_IMAGE) -> str
         busybox_rootfs_tar(),
         repository=repo,
         tag=tag or "latest",
-        changes=['CMD ["/bin/sh"]', f'LABEL {TEST_LABEL}="1"', "ENV PATH=/bin"],
+        changes=['CMD ["/bin/sh"]', f'LABEL {TEST_LABEL}="{TEST_LABEL_VALUE}"', "ENV PATH=/bin"],
     )
     client.images.get(ref)
     return ref
@@ -161,7 +163,7 @@ def ensure_test_image(client: docker.DockerClient, ref: str = TEST_IMAGE) -> str
 def cleanup(client: docker.DockerClient) -> list[str]:
     """Remove every test object (containers, networks, volumes, images); return what was removed."""
     removed: list[str] = []
-    label = {"label": f"{TEST_LABEL}=1"}
+    label = {"label": f"{TEST_LABEL}={TEST_LABEL_VALUE}"}
     containers = {c.id: c for c in client.containers.list(all=True, filters=label)}
     for c in client.containers.list(all=True):
         if c.name.startswith(PREFIX):
@@ -173,14 +175,14 @@ def cleanup(client: docker.DockerClient) -> list[str]:
         except docker.errors.NotFound:
             pass
     for n in client.networks.list():
-        if n.name.startswith(PREFIX) or (n.attrs.get("Labels") or {}).get(TEST_LABEL) == "1":
+        if n.name.startswith(PREFIX) or (n.attrs.get("Labels") or {}).get(TEST_LABEL) == TEST_LABEL_VALUE:
             try:
                 n.remove()
                 removed.append(f"network {n.name}")
             except docker.errors.APIError:
                 pass
     for v in client.volumes.list():
-        if v.name.startswith(PREFIX) or (v.attrs.get("Labels") or {}).get(TEST_LABEL) == "1":
+        if v.name.startswith(PREFIX) or (v.attrs.get("Labels") or {}).get(TEST_LABEL) == TEST_LABEL_VALUE:
             try:
                 v.remove(force=True)
                 removed.append(f"volume {v.name}")

@@ -65,7 +65,7 @@ def doctor(settings: Settings, as_json: bool) -> int:
     from mcp_docker.utils.safety import refusal
 
     health = Engine(timeout=settings.engine_timeout, connect_timeout=settings.connect_timeout).health()
-    offered = [s.name for s in all_tools().values() if not refusal(s.name, s.level, s.toolset, settings)]
+    offered = [s.name for s in all_tools().values() if not refusal(s.name, s.lowest_level(), s.toolset, settings)]
     settings_view: dict[str, Any] = settings.model_dump(mode="json", exclude={"http_token"})
     settings_view["http_token"] = "set" if settings.http_token else None
     report: dict[str, Any] = {

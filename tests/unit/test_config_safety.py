@@ -112,3 +112,23 @@ def test_policy_allows_named_volumes_and_allowed_roots(tmp_path: object) -> None
     check_container_request(ContainerRequest(volumes=[f"{root}/sub:/x"]), Settings(allowed_bind_roots=[root]))
     with pytest.raises(UnsafeOperation):
         check_container_request(ContainerRequest(volumes=[f"{root}/../etc:/x"]), Settings(allowed_bind_roots=[root]))
+
+
+def test_action_levels() -> None:
+    from mcp_docker.tools.base import ToolSpec
+
+    spec = ToolSpec(
+        name="docker_x",
+        fn=lambda: None,
+        level=Level.DESTRUCTIVE,
+        toolset="compose",
+        title="X",
+        action_levels={"ps": Level.SAFE, "up": Level.MODERATE, "down": Level.DESTRUCTIVE},
+    )
+    assert spec.lowest_level() is Level.SAFE
+    assert spec.call_level({"action": "ps"}) is Level.SAFE
+    assert spec.call_level({"action": "down"}) is Level.DESTRUCTIVE
+    assert spec.call_level({"action": "bogus"}) is Level.DESTRUCTIVE
+    plain = ToolSpec(name="docker_y", fn=lambda: None, level=Level.MODERATE, toolset="containers", title="Y")
+    assert plain.lowest_level() is Level.MODERATE
+    assert plain.call_level({}) is Level.MODERATE

@@ -50,7 +50,7 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
     check_tool_names(settings)
     registered: list[str] = []
     for spec in all_tools().values():
-        if refusal(spec.name, spec.level, spec.toolset, settings):
+        if refusal(spec.name, spec.lowest_level(), spec.toolset, settings):
             continue
         server.add_tool(
             spec.fn,

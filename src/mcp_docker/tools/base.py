@@ -48,7 +48,20 @@ class ToolSpec:
     idempotent: bool = False
     open_world: bool = False
     destructive_hint: bool | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    action_levels: dict[str, Level] = field(default_factory=dict)
+    """For tools whose level depends on an `action` argument (compose): the level of each action.
+    `level` is then the highest; the tool is offered when any action is allowed, and each call is
+    checked at the level of its action."""
+
+    def call_level(self, arguments: dict[str, Any]) -> Level:
+        action = arguments.get("action")
+        if self.action_levels and isinstance(action, str) and action in self.action_levels:
+            return self.action_levels[action]
+        return self.level
+
+    def lowest_level(self) -> Level:
+        order = list(Level)
+        return min(self.action_levels.values(), key=order.index) if self.action_levels else self.level
 
 
 TOOLS: dict[str, ToolSpec] = {}
@@ -89,12 +102,15 @@ def docker_tool(
     idempotent: bool = False,
     open_world: bool = False,
     destructive_hint: bool | None = None,
+    action_levels: dict[str, Level] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, Awaitable[R]]]:
-    """Declare a tool. `subject` names the argument (container, image...) a 404 refers to."""
+    """Declare a tool. `subject` names the argument (container, image...) a 404 refers to;
+    `action_levels` gives per-action levels for tools driven by an `action` argument."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         name = fn.__name__
         is_async = inspect.iscoroutinefunction(fn)
+        spec: ToolSpec
 
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -102,7 +118,7 @@ def docker_tool(
             state = app_state(ctx)
             subject_name = kwargs.get(subject) if subject else None
             try:
-                check_allowed(name, level, toolset, state.settings)
+                check_allowed(name, spec.call_level(kwargs), toolset, state.settings)
                 with engine_errors(subject, str(subject_name) if subject_name is not None else None):
                     if is_async:
                         result = await cast(Callable[P, Awaitable[R]], fn)(*args, **kwargs)
@@ -114,7 +130,7 @@ def docker_tool(
                 raise exc.to_tool_error() from exc
             return cast(R, to_result(result))
 
-        TOOLS[name] = ToolSpec(
+        spec = ToolSpec(
             name=name,
             fn=wrapper,
             level=level,
@@ -123,7 +139,9 @@ def docker_tool(
             idempotent=idempotent,
             open_world=open_world,
             destructive_hint=destructive_hint,
+            action_levels=dict(action_levels or {}),
         )
+        TOOLS[name] = spec
         return wrapper
 
     return decorate
