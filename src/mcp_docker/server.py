@@ -34,7 +34,8 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         eng = engine or Engine(timeout=settings.engine_timeout, connect_timeout=settings.connect_timeout)
-        logger.info("mcp-docker {} serving; engine endpoint {}", __version__, eng.endpoint)
+        # The engine's endpoint is resolved (and docker-py imported) on first use, not here: fast start.
+        logger.info("mcp-docker {} serving", __version__)
         try:
             yield AppState(settings=settings, engine=eng)
         finally:
