@@ -6,6 +6,8 @@ The engine itself is found the way the docker CLI finds it (`DOCKER_HOST`, the T
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +23,49 @@ def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+_HOST_ENTRY = re.compile(r"^(?P<name>[a-zA-Z0-9][a-zA-Z0-9_.-]*)=(?P<endpoint>[^()]+?)\s*(?:\((?P<mode>ro|nd)\))?$")
+_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://", "context:")
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One named engine: an endpoint (or `context:NAME`), and whether writes are refused on it.
+
+    mode: `rw` (default), `ro` (read-only: SAFE tools only), `nd` (no destructive tools)."""
+
+    name: str
+    endpoint: str
+    mode: Literal["rw", "ro", "nd"] = "rw"
+
+
+def parse_hosts(value: str) -> list[HostSpec]:
+    """`local=unix:///var/run/docker.sock,prod=ssh://ops@prod(ro),ci=context:ci(nd)`."""
+    hosts: list[HostSpec] = []
+    for raw in value.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _HOST_ENTRY.match(entry)
+        if not match:
+            raise ValueError(
+                f"bad MCP_DOCKER_HOSTS entry {entry!r}: expected name=endpoint with an optional (ro) or (nd), "
+                "e.g. prod=ssh://ops@prod(ro)"
+            )
+        endpoint = match["endpoint"].strip()
+        if not endpoint.startswith(_SCHEMES):
+            raise ValueError(
+                f"bad endpoint {endpoint!r} for engine {match['name']!r}: use unix://, tcp://, ssh://, npipe:// "
+                "or context:NAME"
+            )
+        mode = match["mode"] or "rw"
+        hosts.append(HostSpec(match["name"], endpoint, mode))  # type: ignore[arg-type]
+    names = [h.name for h in hosts]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"MCP_DOCKER_HOSTS names {duplicates} more than once")
+    return hosts
 
 
 class Settings(BaseSettings):
@@ -41,6 +86,12 @@ class Settings(BaseSettings):
     # Engine
     engine_timeout: float = Field(60.0, gt=0, description="Seconds an engine API call may take.")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to reach the engine before giving up.")
+
+    hosts: str | None = Field(
+        None,
+        description="Several engines: name=endpoint[(ro)|(nd)],... (endpoint: unix://, tcp://, ssh:// or "
+        "context:NAME). Tools then take a `host` argument; writes must name it.",
+    )
 
     # Output
     max_output_bytes: int = Field(
@@ -76,6 +127,17 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown toolset(s) {unknown}; choose from {list(TOOLSETS)}")
         return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _valid_hosts(cls, value: str | None) -> str | None:
+        if value:
+            parse_hosts(value)
+        return value
+
+    def engine_hosts(self) -> list[HostSpec]:
+        """The configured engines; empty when the server manages one engine found like the docker CLI."""
+        return parse_hosts(self.hosts) if self.hosts else []
 
     @model_validator(mode="after")
     def _http_needs_token_off_loopback(self) -> Settings:

@@ -33,14 +33,18 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        eng = engine or Engine(timeout=settings.engine_timeout, connect_timeout=settings.connect_timeout)
+        def make(base_url: str | None = None) -> Engine:
+            return Engine(settings.engine_timeout, settings.connect_timeout, base_url=base_url)
+
+        named = {h.name: make(h.endpoint) for h in settings.engine_hosts()}
+        eng = engine or (next(iter(named.values())) if named else make())
         # The engine's endpoint is resolved (and docker-py imported) on first use, not here: fast start.
-        logger.info("mcp-docker {} serving", __version__)
+        logger.info("mcp-docker {} serving ({} engine(s))", __version__, max(len(named), 1))
         try:
-            yield AppState(settings=settings, engine=eng)
+            yield AppState(settings=settings, engine=eng, engines=named)
         finally:
-            if engine is None:
-                eng.close()
+            for e in {id(x): x for x in [*named.values(), eng] if x is not engine}.values():
+                e.close()
 
     server: MCPServer[AppState] = MCPServer(
         "mcp-docker",

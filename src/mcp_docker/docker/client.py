@@ -77,8 +77,13 @@ class Engine:
 
         kwargs: dict[str, Any] = {"version": "auto", "timeout": self.connect_timeout, "max_pool_size": 32}
         with engine_errors():
-            if self.base_url:
-                client = docker.DockerClient(base_url=self.base_url, **kwargs)
+            if self.base_url and self.base_url.startswith("context:"):
+                # A docker CLI context carries its own endpoint and TLS material.
+                client = docker.DockerClient.from_context(self.base_url.removeprefix("context:"), **kwargs)
+            elif self.base_url:
+                # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
+                ssh = self.base_url.startswith("ssh://")
+                client = docker.DockerClient(base_url=self.base_url, use_ssh_client=ssh, **kwargs)
             else:
                 client = docker.from_env(environment=self.environment, **kwargs)
         # Negotiated under the short connect timeout; ordinary calls get the longer one.

@@ -9,7 +9,8 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from pydantic import ConfigDict
 
 from mcp_docker.tools.base import TOOLS, ToolSpec
-from mcp_docker.utils.safety import annotations_for, refusal
+from mcp_docker.tools.hosts import with_host_argument
+from mcp_docker.utils.safety import Level, annotations_for, refusal
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -48,12 +49,15 @@ def check_tool_names(settings: Settings) -> None:
 def register_tools(server: MCPServer, settings: Settings) -> list[str]:
     """Add to `server` every tool the settings allow; return their names."""
     check_tool_names(settings)
+    hosts = settings.engine_hosts()
     registered: list[str] = []
     for spec in all_tools().values():
         if refusal(spec.name, spec.lowest_level(), spec.toolset, settings):
             continue
+        if len(hosts) > 1 and all(_host_refuses(h.mode, spec) for h in hosts):
+            continue
         server.add_tool(
-            spec.fn,
+            with_host_argument(spec, hosts) if len(hosts) > 1 else spec.fn,
             name=spec.name,
             title=spec.title,
             annotations=annotations_for(
@@ -67,6 +71,11 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
         _forbid_unknown_arguments(server, spec.name)
         registered.append(spec.name)
     return registered
+
+
+def _host_refuses(mode: str, spec: ToolSpec) -> bool:
+    lowest = spec.lowest_level()
+    return (mode == "ro" and lowest is not Level.SAFE) or (mode == "nd" and lowest is Level.DESTRUCTIVE)
 
 
 def _forbid_unknown_arguments(server: MCPServer, name: str) -> None:

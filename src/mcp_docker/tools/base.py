@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -70,10 +71,20 @@ TOOLS: dict[str, ToolSpec] = {}
 
 @dataclass
 class AppState:
-    """What the lifespan holds for every call: the settings and the engine client."""
+    """What the lifespan holds for every call: the settings and the engine client(s)."""
 
     settings: Settings
     engine: Engine
+    engines: dict[str, Engine] = field(default_factory=dict)
+    """Named engines (MCP_DOCKER_HOSTS); empty when the server manages one engine."""
+
+    def current_engine(self) -> Engine:
+        name = CURRENT_HOST.get()
+        return self.engines[name] if name is not None and name in self.engines else self.engine
+
+
+CURRENT_HOST: ContextVar[str | None] = ContextVar("mcp_docker_current_host", default=None)
+"""The named engine the running call was routed to (see tools/hosts.py); copied into worker threads."""
 
 
 def app_state(ctx: Ctx) -> AppState:
@@ -126,7 +137,7 @@ def docker_tool(
                         call = functools.partial(fn, *args, **kwargs)
                         result = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
             except MCPDockerError as exc:
-                state.engine.unavailable(exc)
+                state.current_engine().unavailable(exc)
                 raise exc.to_tool_error() from exc
             return cast(R, to_result(result))
 
@@ -148,7 +159,7 @@ def docker_tool(
 
 
 def engine(ctx: Ctx) -> Engine:
-    return app_state(ctx).engine
+    return app_state(ctx).current_engine()
 
 
 def settings(ctx: Ctx) -> Settings:

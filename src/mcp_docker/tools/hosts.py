@@ -1,0 +1,78 @@
+"""Several named engines (`MCP_DOCKER_HOSTS`): the `host` argument and the rules that go with it.
+
+With more than one engine, every tool gains a `host` argument (its values are the configured
+names, so a tool can never point the server at a new endpoint). Reads without `host` go to the
+first engine listed; writes must name their host. An engine marked `(ro)` refuses every tool but
+the SAFE ones, `(nd)` refuses DESTRUCTIVE ones. With one engine nothing of this shows.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from mcp_docker.config import HostSpec
+from mcp_docker.tools.base import CURRENT_HOST, ToolSpec
+from mcp_docker.utils.errors import UnsafeOperation
+from mcp_docker.utils.safety import Level
+
+
+def choose_host(spec: ToolSpec, arguments: dict[str, Any], host: str | None, hosts: list[HostSpec]) -> HostSpec:
+    """The engine a call goes to, or an `UnsafeOperation` saying why it may not run there."""
+    level = spec.call_level(arguments)
+    names = [h.name for h in hosts]
+    if host is None:
+        if level is not Level.SAFE:
+            raise UnsafeOperation(
+                f"Refused: {spec.name} changes state and this server manages several engines ({', '.join(names)}).",
+                "Name the engine to change with the `host` argument.",
+            )
+        return hosts[0]
+    chosen = next((h for h in hosts if h.name == host), None)
+    if chosen is None:  # the schema's enum already stops this; kept for direct calls
+        raise UnsafeOperation(f"Unknown host {host!r}.", f"Use one of: {', '.join(names)}.")
+    if chosen.mode == "ro" and level is not Level.SAFE:
+        raise UnsafeOperation(
+            f"Refused: engine {host!r} is read-only (marked (ro) in MCP_DOCKER_HOSTS) and {spec.name} changes state.",
+            "Only read-only tools may run there.",
+        )
+    if chosen.mode == "nd" and level is Level.DESTRUCTIVE:
+        raise UnsafeOperation(
+            f"Refused: engine {host!r} allows no destructive tools (marked (nd) in MCP_DOCKER_HOSTS).",
+            "Destructive tools may not run there.",
+        )
+    return chosen
+
+
+def with_host_argument(spec: ToolSpec, hosts: list[HostSpec]) -> Callable[..., Any]:
+    """`spec.fn` with an extra `host` argument that routes the call to one of `hosts`."""
+    fn = spec.fn
+    names = tuple(h.name for h in hosts)
+    annotation = Annotated[
+        Literal[names] | None,  # type: ignore[valid-type]
+        Field(description=f"Engine to use: {', '.join(names)}. Reads default to {names[0]!r}; writes must name one."),
+    ]
+    signature = inspect.signature(fn, eval_str=True)
+    parameters = [*signature.parameters.values()]
+    parameters.append(inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+
+    @functools.wraps(fn)
+    async def routed(*args: Any, host: str | None = None, **kwargs: Any) -> Any:
+        try:
+            chosen = choose_host(spec, kwargs, host, hosts)
+        except UnsafeOperation as exc:
+            raise ToolError(str(exc)) from exc
+        token = CURRENT_HOST.set(chosen.name)
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            CURRENT_HOST.reset(token)
+
+    routed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    routed.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": signature.return_annotation}
+    return routed

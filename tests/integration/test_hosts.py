@@ -1,0 +1,120 @@
+"""Several named engines (MCP_DOCKER_HOSTS): routing, the `host` argument, and per-engine modes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+from mcp import Client
+
+from mcp_docker.config import parse_hosts
+from mcp_docker.server import create_server
+from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
+
+pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+
+SOCK = "unix:///var/run/docker.sock"
+
+
+def test_parse_hosts_and_errors() -> None:
+    hosts = parse_hosts(f"local={SOCK}, prod=ssh://ops@prod(ro),ci=context:ci (nd),t=tcp://127.0.0.1:2376")
+    assert [(h.name, h.mode) for h in hosts] == [("local", "rw"), ("prod", "ro"), ("ci", "nd"), ("t", "rw")]
+    assert hosts[1].endpoint == "ssh://ops@prod"
+    for bad, words in [
+        ("local", "expected name=endpoint"),
+        ("local=http://x", "bad endpoint"),
+        (f"a={SOCK},a={SOCK}", "more than once"),
+        (f"a={SOCK}(rw!)", "expected name=endpoint"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            parse_hosts(bad)
+    assert parse_hosts(" , ") == []
+
+
+async def test_one_engine_has_no_host_argument() -> None:
+    async with Client(create_server(allow_settings())) as c:
+        tools = (await c.list_tools()).tools
+    assert all("host" not in t.input_schema.get("properties", {}) for t in tools)
+
+
+async def test_host_argument_routes_and_guards_writes(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], run_container: Callable[..., Any]
+) -> None:
+    settings = allow_settings(hosts=f"main={SOCK},mirror={SOCK}(ro),careful={SOCK}(nd)")
+    probe = run_container()
+    async with Client(create_server(settings)) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        host_schema = tools["docker_list_containers"].input_schema["properties"]["host"]
+        assert "main" in str(host_schema)
+        assert "mirror" in str(host_schema)
+
+        # Reads default to the first engine, or go where asked.
+        for args in ({}, {"host": "mirror"}, {"host": "careful"}):
+            listed = structured(await c.call_tool("docker_list_containers", {"filters": {"name": probe.name}, **args}))
+            assert [x["name"] for x in listed["containers"]] == [probe.name]
+
+        # A write must name its host.
+        name = unique("hosted")
+        create = {"image": test_image, "name": name, "labels": TEST_LABELS}
+        text = error_text(await c.call_tool("docker_create_container", create))
+        assert "several engines" in text
+        assert "host" in text
+        # A read-only engine refuses writes; an (nd) engine refuses destructive ones.
+        text = error_text(await c.call_tool("docker_create_container", {**create, "host": "mirror"}))
+        assert "read-only" in text
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(name)
+        created = structured(await c.call_tool("docker_create_container", {**create, "host": "careful"}))
+        assert created["name"] == name
+        text = error_text(await c.call_tool("docker_remove_container", {"container": name, "host": "careful"}))
+        assert "no destructive tools" in text
+        assert docker_client.containers.get(name).name == name
+        removed = structured(await c.call_tool("docker_remove_container", {"container": name, "host": "main"}))
+        assert removed["removed"] is True
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(name)
+        # Only configured names are accepted: no tool can point the server at a new endpoint.
+        text = error_text(await c.call_tool("docker_list_containers", {"host": "tcp://evil:2375"}))
+        assert "host" in text
+
+
+async def test_read_only_everywhere_hides_write_tools() -> None:
+    settings = allow_settings(hosts=f"a={SOCK}(ro),b={SOCK}(ro)")
+    async with Client(create_server(settings)) as c:
+        names = {t.name for t in (await c.list_tools()).tools}
+    assert "docker_list_containers" in names
+    assert "docker_create_container" not in names
+    assert "docker_remove_container" not in names
+
+
+async def test_unreachable_named_engine_is_clear(tmp_path: Any) -> None:
+    settings = allow_settings(hosts=f"main={SOCK},gone=unix://{tmp_path}/none.sock", connect_timeout=2)
+    async with Client(create_server(settings)) as c:
+        ok = structured(await c.call_tool("docker_list_containers", {"limit": 1}))
+        assert ok["limit"] == 1
+        text = error_text(await c.call_tool("docker_list_containers", {"host": "gone"}))
+        assert "Cannot reach the Docker engine" in text
+
+
+async def test_docker_context_endpoint(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, run_container: Callable[..., Any]
+) -> None:
+    """`name=context:NAME` uses a docker CLI context (its endpoint and TLS material), like the CLI."""
+    import subprocess
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    subprocess.run(
+        ["docker", "context", "create", "mcpt-ctx", "--docker", f"host={SOCK}"],
+        check=True,
+        capture_output=True,
+        env={"DOCKER_CONFIG": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
+    probe = run_container()
+    settings = allow_settings(hosts=f"ctx=context:mcpt-ctx,other={SOCK}")
+    async with Client(create_server(settings)) as c:
+        listed = structured(
+            await c.call_tool("docker_list_containers", {"filters": {"name": probe.name}, "host": "ctx"})
+        )
+    assert [x["name"] for x in listed["containers"]] == [probe.name]
