@@ -137,17 +137,13 @@ async def test_push_remove_pull_same_digest_with_progress(
     built = structured(await client.call_tool("docker_build_image", {"path": path, "tag": local}))
 
     repo = f"{registry}/{unique('pushed')}"
-    tagged = structured(
-        await client.call_tool("docker_tag_image", {"image": local, "repository": repo, "tag": "v1"})
-    )
+    tagged = structured(await client.call_tool("docker_tag_image", {"image": local, "repository": repo, "tag": "v1"}))
     assert tagged["tag"] == f"{repo}:v1"
     assert f"{repo}:v1" in docker_client.images.get(local).tags
 
     push_progress = Progress()
     pushed = structured(
-        await client.call_tool(
-            "docker_push_image", {"image": repo, "tag": "v1"}, progress_callback=push_progress
-        )
+        await client.call_tool("docker_push_image", {"image": repo, "tag": "v1"}, progress_callback=push_progress)
     )
     assert pushed["digest"].startswith("sha256:")
     assert pushed["layers"] == 2
