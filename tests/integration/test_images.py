@@ -106,7 +106,9 @@ async def test_broken_dockerfile_and_bad_context_are_errors(
     tag = f"{unique('syntax')}:1"
     path = context_dir(tmp_path, f"FROM {test_image}\nFROBNICATE now\n")
     text = error_text(await client.call_tool("docker_build_image", {"path": path, "tag": tag}))
-    assert "frobnicate" in text.lower()
+    assert "refused before it started" in text
+    assert "line 2: unknown instruction: FROBNICATE" in text
+    assert "Fix the Dockerfile" in text
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(tag)
 

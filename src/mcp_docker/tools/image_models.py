@@ -276,6 +276,7 @@ class BuildLog:
     step_start: int = 0  # index in `lines` where the current step's output begins
     steps: int = 0
     image_id: str | None = None
+    error: str | None = None  # the first error the engine reported
 
     def feed(self, event: dict[str, Any]) -> str | None:
         """Take one event; return the step line when a new step starts (worth a progress message)."""
@@ -284,7 +285,7 @@ class BuildLog:
             self.image_id = str(aux["ID"])
         error = stream_error(event)
         if error is not None:
-            self.lines.append(f"ERROR: {error}")
+            self.error = self.error or error
             return None
         text = event.get("stream")
         if not isinstance(text, str):

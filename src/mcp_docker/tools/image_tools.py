@@ -8,6 +8,7 @@ credential helpers), never from tool arguments.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +37,7 @@ from mcp_docker.tools.image_models import (
     short_id,
 )
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors
+from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, map_engine_error
 from mcp_docker.utils.output import bounded_tail
 from mcp_docker.utils.safety import Level
 
@@ -71,22 +72,34 @@ def _reference(image: str, tag: str | None) -> tuple[str, str]:
     return repo, tag
 
 
-Report = Callable[[str], None]
+Report = Callable[[str | None], None]
+
+
+class _Cancelled(Exception):
+    """Raised in the worker thread once the call was cancelled, to stop reading the engine's stream."""
 
 
 async def _stream_with_progress(ctx: Ctx, work: Callable[[Report], Any]) -> Any:
-    """Run blocking `work(report)` on a worker thread; each `report(message)` becomes a progress notification."""
+    """Run blocking `work(report)` on a worker thread. `work` calls `report(message)` for every engine
+    event: a message becomes a progress notification, and a cancelled call stops the stream there."""
     step = 0
+    cancelled = threading.Event()
 
     async def send(message: str) -> None:
         nonlocal step
         step += 1
         await ctx.report_progress(step, None, message)
 
-    def report(message: str) -> None:
-        anyio.from_thread.run(send, message)
+    def report(message: str | None) -> None:
+        if cancelled.is_set():
+            raise _Cancelled
+        if message:
+            anyio.from_thread.run(send, message)
 
-    return await anyio.to_thread.run_sync(work, report)
+    try:
+        return await anyio.to_thread.run_sync(work, report, abandon_on_cancel=True)
+    finally:
+        cancelled.set()
 
 
 @docker_tool(Level.SAFE, "images", title="List images")
@@ -132,9 +145,7 @@ async def docker_pull_image(
         progress = TransferProgress("pull")
         with engine_errors("image", reference):
             for event in api.pull(repo, tag=tag, stream=True, decode=True, platform=platform):
-                message = progress.feed(event)
-                if message:
-                    report(message)
+                report(progress.feed(event))
             data = api.inspect_image(reference)
         return PulledImage(
             image=reference,
@@ -169,9 +180,7 @@ async def docker_push_image(
         with engine_errors("image", reference):
             api.inspect_image(reference)
             for event in api.push(repo, tag=tag, stream=True, decode=True):
-                message = progress.feed(event)
-                if message:
-                    report(message)
+                report(progress.feed(event))
         return PushedImage(
             image=reference,
             digest=progress.digest,
@@ -223,31 +232,26 @@ async def docker_build_image(
     limit = settings(ctx).max_output_bytes
 
     def work(report: Report) -> BuiltImage:
+        import docker.errors
+
         log = BuildLog()
-        stream = api.build(
-            path=str(context),
-            tag=tags[0] if tags else None,
-            dockerfile=dockerfile,
-            buildargs=buildargs or None,
-            target=target,
-            nocache=nocache,
-            rm=True,
-            forcerm=True,
-            labels={MANAGED_LABEL: "true"},
-            decode=True,
-        )
-        failure: str | None = None
-        for event in stream:
-            step = log.feed(event)
-            if step:
-                report(step)
-            if failure is None and ("error" in event or "errorDetail" in event):
-                failure = log.lines[-1].removeprefix("ERROR: ")
-        if failure is not None or log.image_id is None:
+        try:
+            stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
+            for event in stream:
+                report(log.feed(event))
+        except docker.errors.APIError as exc:
+            if exc.status_code != 400:
+                raise
+            refused = map_engine_error(exc)
+            raise EngineError(
+                f"The build was refused before it started: {refused.message}",
+                "Fix the Dockerfile (or buildargs / target) and build again.",
+            ) from exc
+        if log.error is not None or log.image_id is None:
             output, _ = bounded_tail(log.step_output(), limit)
             where = f"at '{log.step}'" if log.step else "before the first step"
             raise EngineError(
-                f"The build failed {where}: {failure or 'no image was produced'}. Output of that step:\n{output}",
+                f"The build failed {where}: {log.error or 'no image was produced'}. Output of that step:\n{output}\n",
                 "Fix the Dockerfile or the context and build again.",
             )
         for extra in tags[1:]:
@@ -258,6 +262,30 @@ async def docker_build_image(
 
     result: BuiltImage = await _stream_with_progress(ctx, work)
     return result
+
+
+def _build_stream(
+    api: Any,
+    log: BuildLog,
+    tags: list[str],
+    context: Path,
+    dockerfile: str | None,
+    buildargs: dict[str, str] | None,
+    target: str | None,
+    nocache: bool,
+) -> Any:
+    return api.build(
+        path=str(context),
+        tag=tags[0] if tags else None,
+        dockerfile=dockerfile,
+        buildargs=buildargs or None,
+        target=target,
+        nocache=nocache,
+        rm=True,
+        forcerm=True,
+        labels={MANAGED_LABEL: "true"},
+        decode=True,
+    )
 
 
 @docker_tool(Level.MODERATE, "images", title="Tag image", subject="image", idempotent=True)
