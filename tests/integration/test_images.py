@@ -10,7 +10,7 @@ import docker
 import pytest
 from mcp import Client
 
-from tests.conftest import TEST_LABELS, error_text, structured
+from tests.conftest import MODES, TEST_LABELS, error_text, stdio_params, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
@@ -315,3 +315,31 @@ async def test_prune_images_removes_only_what_matches(
         await client.call_tool("docker_prune_images", {"all": True, "filters": {**filters, "dangling": "true"}})
     )
     assert "not both" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_progress_notifications_over_stdio(
+    mode: str,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    registry: str,
+) -> None:
+    """Progress reaches a client as real `notifications/progress` messages, in both protocol eras
+    (the in-memory client of the 2026 era calls the callback directly, without JSON-RPC)."""
+    repo = f"{registry}/{unique('wire')}"
+    path = context_dir(tmp_path, f"FROM {test_image}\nRUN echo {uuid.uuid4().hex} > /marker\n")
+    build, push, pull = Progress(), Progress(), Progress()
+    async with Client(stdio_params(), mode=mode) as c:
+        built = structured(
+            await c.call_tool("docker_build_image", {"path": path, "tag": f"{repo}:1"}, progress_callback=build)
+        )
+        pushed = structured(await c.call_tool("docker_push_image", {"image": f"{repo}:1"}, progress_callback=push))
+        structured(await c.call_tool("docker_remove_image", {"image": f"{repo}:1"}))
+        pulled = structured(await c.call_tool("docker_pull_image", {"image": f"{repo}:1"}, progress_callback=pull))
+    assert any(m.startswith("Step 2/3 : RUN") for m in build.messages)
+    assert any("Pushed" in m for m in push.messages)
+    assert any("Pull complete" in m for m in pull.messages)
+    assert pulled["digest"] == pushed["digest"]
+    assert docker_client.images.get(f"{repo}:1").id == built["id"]
