@@ -116,3 +116,15 @@ def error_text(result: Any) -> str:
     assert result.is_error, f"expected an error, got {result.structured_content}"
     text: str = result.content[0].text
     return text
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[str]:
+    """A registry on 127.0.0.1 (port 5000 when free) for this session; yields its 'host:port'."""
+    from tests.registry import start_registry
+
+    running = start_registry()
+    try:
+        yield running.host
+    finally:
+        running.stop()

@@ -1,0 +1,358 @@
+"""Image tools: list, inspect, pull, build, push, tag, remove, prune, history.
+
+Pull, push and build are long: they are `async` tools that run docker-py's blocking stream on a
+worker thread and send each meaningful event back as an MCP progress notification. Registry
+credentials come from the user's Docker config (docker-py reads ~/.docker/config.json and its
+credential helpers), never from tool arguments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio.from_thread
+import anyio.to_thread
+from pydantic import Field
+
+from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.tools.image_models import (
+    BuildLog,
+    BuiltImage,
+    ImageDetails,
+    ImageHistory,
+    ImageList,
+    PruneResult,
+    PulledImage,
+    PushedImage,
+    RemovedImage,
+    TaggedImage,
+    TransferProgress,
+    history_layer,
+    image_details,
+    image_summary,
+    prune_result,
+    short_id,
+)
+from mcp_docker.utils import validation
+from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, map_engine_error
+from mcp_docker.utils.output import bounded_tail
+from mcp_docker.utils.safety import Level
+
+MANAGED_LABEL = "mcp-docker.managed"
+
+ImageRef = Annotated[
+    str, Field(description="Image reference ('nginx:1.27', 'registry:5000/team/app:v1') or id.", min_length=1)
+]
+Filters = Annotated[
+    dict[str, str | list[str]] | None,
+    Field(
+        description="Engine filters, e.g. {'reference': 'nginx*'}, {'dangling': 'true'}, {'label': ['app=web']}, "
+        "{'before': 'nginx:1.27'}."
+    ),
+]
+Tag = Annotated[str | None, Field(description="Tag; defaults to the tag in the reference, else 'latest'.")]
+
+
+def _reference(image: str, tag: str | None) -> tuple[str, str]:
+    """(repository, tag) from an image reference and an optional separate tag."""
+    image = validation.image_reference(image)
+    repo, ref_tag = validation.split_reference(image)
+    if tag is not None and ref_tag is not None and tag != ref_tag:
+        raise ValidationError(f"The reference {image!r} already has the tag {ref_tag!r}; tag={tag!r} contradicts it.")
+    if "@" in repo:
+        if tag is not None:
+            raise ValidationError(f"The reference {image!r} has a digest; pass no tag with it.")
+        repo, digest = repo.split("@", 1)
+        return repo, digest
+    tag = tag or ref_tag or "latest"
+    validation.image_reference(f"{repo}:{tag}")
+    return repo, tag
+
+
+Report = Callable[[str | None], None]
+
+
+class _Cancelled(Exception):
+    """Raised in the worker thread once the call was cancelled, to stop reading the engine's stream."""
+
+
+async def _stream_with_progress(ctx: Ctx, work: Callable[[Report], Any]) -> Any:
+    """Run blocking `work(report)` on a worker thread. `work` calls `report(message)` for every engine
+    event: a message becomes a progress notification, and a cancelled call stops the stream there."""
+    step = 0
+    cancelled = threading.Event()
+
+    async def send(message: str) -> None:
+        nonlocal step
+        step += 1
+        await ctx.report_progress(step, None, message)
+
+    def report(message: str | None) -> None:
+        if cancelled.is_set():
+            raise _Cancelled
+        if message:
+            anyio.from_thread.run(send, message)
+
+    try:
+        return await anyio.to_thread.run_sync(work, report, abandon_on_cancel=True)
+    finally:
+        cancelled.set()
+
+
+@docker_tool(Level.SAFE, "images", title="List images")
+def docker_list_images(
+    ctx: Ctx,
+    all: Annotated[bool, Field(description="Include intermediate images.")] = False,
+    filters: Filters = None,
+    limit: Annotated[int, Field(description="Most images to return.", ge=1, le=1000)] = 50,
+) -> ImageList:
+    """List local images as compact summaries (short id, tags, size, created), newest first."""
+    rows = engine(ctx).api.images(all=all, filters=filters or None)
+    rows.sort(key=lambda r: r.get("Created") or 0, reverse=True)
+    items = [image_summary(row) for row in rows[:limit]]
+    return ImageList(images=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
+
+
+@docker_tool(Level.SAFE, "images", title="Inspect image", subject="image")
+def docker_inspect_image(
+    ctx: Ctx,
+    image: ImageRef,
+    full: Annotated[bool, Field(description="Add the engine's raw document (env values still redacted).")] = False,
+) -> ImageDetails:
+    """Show an image's configuration: tags, digests, platform, size, layers, entrypoint, command, env
+    (values redacted), exposed ports, volumes and labels."""
+    data = engine(ctx).api.inspect_image(image)
+    return image_details(data, redact=settings(ctx).redact_env, full=full)
+
+
+@docker_tool(Level.MODERATE, "images", title="Pull image", subject="image", idempotent=True, open_world=True)
+async def docker_pull_image(
+    ctx: Ctx,
+    image: Annotated[str, Field(description="Image to pull, e.g. 'nginx', 'nginx:1.27', 'registry:5000/app'.")],
+    tag: Tag = None,
+    platform: Annotated[str | None, Field(description="Platform, e.g. 'linux/amd64', 'linux/arm64'.")] = None,
+) -> PulledImage:
+    """Pull an image from its registry, sending progress (layers, bytes) as it goes; ends with the digest,
+    id and size. Credentials come from the Docker config of the server's user (`docker login`)."""
+    repo, tag = _reference(image, tag)
+    api = engine(ctx).api
+    reference = f"{repo}@{tag}" if ":" in tag else f"{repo}:{tag}"
+
+    def work(report: Report) -> PulledImage:
+        progress = TransferProgress("pull")
+        with engine_errors("image", reference):
+            for event in api.pull(repo, tag=tag, stream=True, decode=True, platform=platform):
+                report(progress.feed(event))
+            data = api.inspect_image(reference)
+        return PulledImage(
+            image=reference,
+            id=data["Id"],
+            digest=progress.digest,
+            size=int(data.get("Size") or 0),
+            status=progress.status,
+            layers=len(progress.layers),
+        )
+
+    result: PulledImage = await _stream_with_progress(ctx, work)
+    return result
+
+
+@docker_tool(Level.MODERATE, "images", title="Push image", subject="image", idempotent=True, open_world=True)
+async def docker_push_image(
+    ctx: Ctx,
+    image: Annotated[str, Field(description="Local image to push, named for its registry: 'registry:5000/team/app'.")],
+    tag: Tag = None,
+) -> PushedImage:
+    """Push a local image to the registry its name points at, sending progress (layers, bytes); ends with
+    the digest. Tag it for the registry first (docker_tag_image). Credentials come from the Docker config
+    of the server's user (`docker login`), never from arguments."""
+    repo, tag = _reference(image, tag)
+    if ":" in tag:
+        raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
+    api = engine(ctx).api
+    reference = f"{repo}:{tag}"
+
+    def work(report: Report) -> PushedImage:
+        progress = TransferProgress("push")
+        with engine_errors("image", reference):
+            api.inspect_image(reference)
+            for event in api.push(repo, tag=tag, stream=True, decode=True):
+                report(progress.feed(event))
+        return PushedImage(
+            image=reference,
+            digest=progress.digest,
+            size=progress.size,
+            layers=len(progress.layers),
+            layers_pushed=len(progress.pushed),
+        )
+
+    result: PushedImage = await _stream_with_progress(ctx, work)
+    return result
+
+
+def _context_dir(path: str, dockerfile: str | None) -> Path:
+    context = Path(path).expanduser()
+    if not context.is_absolute():
+        raise ValidationError(f"The build context {path!r} must be an absolute path on the server's machine.")
+    if not context.is_dir():
+        raise ValidationError(f"The build context {path!r} is not a directory on the server's machine.")
+    name = dockerfile or "Dockerfile"
+    file = (context / name).resolve()
+    if not file.is_relative_to(context.resolve()):
+        raise ValidationError(f"The Dockerfile {name!r} must be inside the build context {path!r}.")
+    if not file.is_file():
+        raise ValidationError(f"No Dockerfile {name!r} in {path!r}. Pass dockerfile= with its name in the context.")
+    return context
+
+
+@docker_tool(Level.MODERATE, "images", title="Build image")
+async def docker_build_image(
+    ctx: Ctx,
+    path: Annotated[str, Field(description="Build context: an absolute directory path on the server's machine.")],
+    tag: Annotated[
+        str | list[str] | None, Field(description="Name(s) for the image, e.g. 'app:1.0' or ['app:1.0', 'app:latest'].")
+    ] = None,
+    dockerfile: Annotated[
+        str | None, Field(description="Dockerfile name, relative to the context (default 'Dockerfile').")
+    ] = None,
+    buildargs: Annotated[dict[str, str] | None, Field(description="Build arguments (ARG values).")] = None,
+    target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
+    nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
+) -> BuiltImage:
+    """Build an image from a context directory on the server's machine, sending each build step as
+    progress; returns the image id, its tags and the end of the build log. A failed build is an error
+    naming the failing step and its output. Built images carry the label mcp-docker.managed=true."""
+    tags = [tag] if isinstance(tag, str) else list(tag or [])
+    tags = [validation.image_reference(t) for t in tags]
+    context = _context_dir(path, dockerfile)
+    api = engine(ctx).api
+    limit = settings(ctx).max_output_bytes
+
+    def work(report: Report) -> BuiltImage:
+        import docker.errors
+
+        log = BuildLog()
+        try:
+            stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
+            for event in stream:
+                report(log.feed(event))
+        except docker.errors.APIError as exc:
+            if exc.status_code != 400:
+                raise
+            refused = map_engine_error(exc)
+            raise EngineError(
+                f"The build was refused before it started: {refused.message}",
+                "Fix the Dockerfile (or buildargs / target) and build again.",
+            ) from exc
+        if log.error is not None or log.image_id is None:
+            output, _ = bounded_tail(log.step_output(), limit)
+            where = f"at '{log.step}'" if log.step else "before the first step"
+            raise EngineError(
+                f"The build failed {where}: {log.error or 'no image was produced'}. Output of that step:\n{output}\n",
+                "Fix the Dockerfile or the context and build again.",
+            )
+        for extra in tags[1:]:
+            repo, extra_tag = validation.split_reference(extra)
+            api.tag(log.image_id, repo, extra_tag or "latest")
+        text, truncated = bounded_tail(log.text(), limit)
+        return BuiltImage(id=log.image_id, tags=tags, steps=log.steps, log_tail=text, truncated=truncated)
+
+    result: BuiltImage = await _stream_with_progress(ctx, work)
+    return result
+
+
+def _build_stream(
+    api: Any,
+    log: BuildLog,
+    tags: list[str],
+    context: Path,
+    dockerfile: str | None,
+    buildargs: dict[str, str] | None,
+    target: str | None,
+    nocache: bool,
+) -> Any:
+    return api.build(
+        path=str(context),
+        tag=tags[0] if tags else None,
+        dockerfile=dockerfile,
+        buildargs=buildargs or None,
+        target=target,
+        nocache=nocache,
+        rm=True,
+        forcerm=True,
+        labels={MANAGED_LABEL: "true"},
+        decode=True,
+    )
+
+
+@docker_tool(Level.MODERATE, "images", title="Tag image", subject="image", idempotent=True)
+def docker_tag_image(
+    ctx: Ctx,
+    image: ImageRef,
+    repository: Annotated[str, Field(description="New repository, e.g. 'localhost:5000/team/app'.")],
+    tag: Annotated[str | None, Field(description="New tag (default 'latest').")] = None,
+) -> TaggedImage:
+    """Give a local image another name (repository:tag), e.g. to push it to a registry."""
+    image = validation.image_reference(image)
+    repo, tag = _reference(repository, tag)
+    if ":" in tag:
+        raise ValidationError("The new name must be repository[:tag], without a digest.")
+    api = engine(ctx).api
+    data = api.inspect_image(image)
+    api.tag(data["Id"], repo, tag, force=True)
+    after = api.inspect_image(data["Id"])
+    return TaggedImage(id=short_id(data["Id"]), tag=f"{repo}:{tag}", tags=after.get("RepoTags") or [])
+
+
+@docker_tool(Level.DESTRUCTIVE, "images", title="Remove image", subject="image")
+def docker_remove_image(
+    ctx: Ctx,
+    image: ImageRef,
+    force: Annotated[
+        bool, Field(description="Remove even if used by a stopped container or tagged in several repositories.")
+    ] = False,
+) -> RemovedImage:
+    """Remove a local image (or one of its tags): untags it and deletes the layers nothing else uses."""
+    rows = engine(ctx).api.remove_image(image, force=force)
+    untagged = [r["Untagged"] for r in rows if r.get("Untagged")]
+    deleted = [short_id(r["Deleted"]) for r in rows if r.get("Deleted")]
+    return RemovedImage(image=image, untagged=untagged, deleted=deleted)
+
+
+@docker_tool(Level.DESTRUCTIVE, "images", title="Prune images")
+def docker_prune_images(
+    ctx: Ctx,
+    all: Annotated[
+        bool, Field(description="Remove every image no container uses, not only dangling (untagged) ones.")
+    ] = False,
+    filters: Annotated[
+        dict[str, str | list[str]] | None,
+        Field(description="Prune filters: {'label': 'env=dev'}, {'label!': 'keep'}, {'until': '24h'}."),
+    ] = None,
+) -> PruneResult:
+    """Remove unused images (dangling ones; every unused one with all=true); returns what was removed and
+    the space reclaimed."""
+    prune_filters: dict[str, Any] = dict(filters or {})
+    if "dangling" in prune_filters and all:
+        raise ValidationError("Pass either all=true or a 'dangling' filter, not both.")
+    if all:
+        prune_filters["dangling"] = "false"
+    result = engine(ctx).api.prune_images(filters=prune_filters or None)
+    deleted: list[str] = []
+    for row in result.get("ImagesDeleted") or []:
+        if row.get("Untagged"):
+            deleted.append(f"untagged {row['Untagged']}")
+        if row.get("Deleted"):
+            deleted.append(f"deleted {short_id(row['Deleted'])}")
+    return prune_result(deleted, result.get("SpaceReclaimed"))
+
+
+@docker_tool(Level.SAFE, "images", title="Image history", subject="image")
+def docker_image_history(ctx: Ctx, image: ImageRef) -> ImageHistory:
+    """The layers of an image, newest first: the instruction that made each and its size."""
+    rows = engine(ctx).api.history(image)
+    layers = [history_layer(row) for row in rows]
+    return ImageHistory(image=image, layers=layers, total_size=sum(layer.size for layer in layers))

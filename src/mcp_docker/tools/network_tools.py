@@ -1,0 +1,150 @@
+"""Network tools: list, inspect, create, connect, disconnect, remove."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from mcp_docker.tools.base import Ctx, docker_tool, engine
+from mcp_docker.tools.netvol_models import (
+    MANAGED_LABEL,
+    ConnectionResult,
+    CreatedNetwork,
+    NetworkDetails,
+    NetworkList,
+    RemovedNetwork,
+    Subnet,
+    network_details,
+    network_summary,
+    object_name,
+)
+from mcp_docker.utils.errors import engine_errors
+from mcp_docker.utils.safety import Level
+
+NetworkRef = Annotated[str, Field(description="Network name or id.", min_length=1)]
+ContainerRef = Annotated[str, Field(description="Container name or id.", min_length=1)]
+
+
+@docker_tool(Level.SAFE, "networks", title="List networks")
+def docker_list_networks(
+    ctx: Ctx,
+    filters: Annotated[
+        dict[str, str | list[str]] | None,
+        Field(
+            description="Engine filters, e.g. {'driver': 'bridge'}, {'name': 'app'}, {'label': ['env=dev']}, "
+            "{'type': 'custom'}, {'dangling': 'true'}."
+        ),
+    ] = None,
+    limit: Annotated[int, Field(description="Most networks to return.", ge=1, le=1000)] = 50,
+) -> NetworkList:
+    """List networks as compact summaries (short id, name, driver, scope, internal)."""
+    rows = engine(ctx).api.networks(filters=filters or None)
+    rows.sort(key=lambda r: r.get("Name", ""))
+    items = [network_summary(row) for row in rows[:limit]]
+    return NetworkList(networks=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
+
+
+@docker_tool(Level.SAFE, "networks", title="Inspect network", subject="network")
+def docker_inspect_network(
+    ctx: Ctx,
+    network: NetworkRef,
+    full: Annotated[bool, Field(description="Add the engine's raw document.")] = False,
+) -> NetworkDetails:
+    """Show a network: driver, subnets and gateways, options, labels, and the containers attached with
+    their addresses."""
+    return network_details(engine(ctx).api.inspect_network(network), full=full)
+
+
+@docker_tool(Level.MODERATE, "networks", title="Create network")
+def docker_create_network(
+    ctx: Ctx,
+    name: Annotated[str, Field(description="Network name.")],
+    driver: Annotated[str, Field(description="Driver: bridge (default), overlay, macvlan, ipvlan...")] = "bridge",
+    internal: Annotated[bool, Field(description="No access to the outside world from this network.")] = False,
+    labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
+    attachable: Annotated[bool, Field(description="Let standalone containers join (overlay networks).")] = False,
+) -> CreatedNetwork:
+    """Create a network (bridge by default). It carries the label mcp-docker.managed=true."""
+    name = object_name(name, "network")
+    api = engine(ctx).api
+    created = api.create_network(
+        name,
+        driver=driver,
+        internal=internal,
+        labels={**(labels or {}), MANAGED_LABEL: "true"},
+        attachable=attachable or None,
+        check_duplicate=True,
+    )
+    with engine_errors("network", created["Id"]):
+        data = network_details(api.inspect_network(created["Id"]))
+    return CreatedNetwork(
+        id=data.id[:12],
+        name=data.name,
+        driver=data.driver,
+        internal=data.internal,
+        subnets=[Subnet(subnet=s.subnet, gateway=s.gateway) for s in data.subnets],
+        labels=data.labels,
+        warning=created.get("Warning") or None,
+    )
+
+
+def _address(ctx: Ctx, container: str, network_id: str) -> tuple[str | None, list[str]]:
+    with engine_errors("container", container):
+        data = engine(ctx).api.inspect_container(container)
+    for endpoint in ((data.get("NetworkSettings") or {}).get("Networks") or {}).values():
+        if endpoint.get("NetworkID") == network_id:
+            return endpoint.get("IPAddress") or None, list(endpoint.get("Aliases") or [])
+    return None, []
+
+
+def _network_id(ctx: Ctx, network: str) -> tuple[str, str]:
+    with engine_errors("network", network):
+        data = engine(ctx).api.inspect_network(network)
+    return data["Id"], data["Name"]
+
+
+@docker_tool(Level.MODERATE, "networks", title="Connect container to network")
+def docker_connect_container(
+    ctx: Ctx,
+    network: NetworkRef,
+    container: ContainerRef,
+    aliases: Annotated[list[str] | None, Field(description="DNS names for the container on this network.")] = None,
+    ipv4_address: Annotated[str | None, Field(description="Fixed IPv4 address (the network needs a subnet).")] = None,
+) -> ConnectionResult:
+    """Attach a container to a network; returns its address there."""
+    network_id, network_name = _network_id(ctx, network)
+    with engine_errors("container", container):
+        engine(ctx).api.inspect_container(container)
+        engine(ctx).api.connect_container_to_network(
+            container, network_id, aliases=aliases or None, ipv4_address=ipv4_address
+        )
+    address, current_aliases = _address(ctx, container, network_id)
+    return ConnectionResult(
+        network=network_name, container=container, connected=True, ip_address=address, aliases=current_aliases
+    )
+
+
+@docker_tool(Level.MODERATE, "networks", title="Disconnect container from network")
+def docker_disconnect_container(
+    ctx: Ctx,
+    network: NetworkRef,
+    container: ContainerRef,
+    force: Annotated[bool, Field(description="Disconnect even if the container is not running well.")] = False,
+) -> ConnectionResult:
+    """Detach a container from a network."""
+    network_id, network_name = _network_id(ctx, network)
+    with engine_errors("container", container):
+        engine(ctx).api.inspect_container(container)
+        engine(ctx).api.disconnect_container_from_network(container, network_id, force=force)
+    address, _ = _address(ctx, container, network_id)
+    return ConnectionResult(network=network_name, container=container, connected=address is not None)
+
+
+@docker_tool(Level.DESTRUCTIVE, "networks", title="Remove network", subject="network")
+def docker_remove_network(ctx: Ctx, network: NetworkRef) -> RemovedNetwork:
+    """Remove a network. Containers still attached must be disconnected first."""
+    api = engine(ctx).api
+    data = api.inspect_network(network)
+    api.remove_network(data["Id"])
+    return RemovedNetwork(id=data["Id"][:12], name=data["Name"], removed=True)

@@ -1,0 +1,118 @@
+"""The 5 volume tools against the real engine; every effect is checked on the engine itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+from mcp import Client
+
+from tests.conftest import TEST_LABELS, error_text, structured
+from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
+
+pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+
+
+async def test_create_write_inspect_remove(
+    client: Client, docker_client: docker.DockerClient, run_container: Callable[..., Any], unique: Callable[[str], str]
+) -> None:
+    name = unique("vol")
+    created = structured(
+        await client.call_tool("docker_create_volume", {"name": name, "labels": {**TEST_LABELS, "app": "db"}})
+    )
+    assert created["name"] == name
+    assert created["driver"] == "local"
+    volume = docker_client.volumes.get(name)
+    assert volume.attrs["Labels"]["mcp-docker.managed"] == "true"
+    assert volume.attrs["Labels"]["app"] == "db"
+
+    writer = run_container(["sh", "-c", "echo stored > /data/file"], volumes={name: {"bind": "/data", "mode": "rw"}})
+    assert writer.wait(timeout=60)["StatusCode"] == 0
+    reader = docker_client.containers.run(
+        writer.image.id,
+        ["cat", "/data/file"],
+        volumes={name: {"bind": "/data", "mode": "ro"}},
+        name=unique("read"),
+        labels=TEST_LABELS,
+        remove=True,
+    )
+    assert reader.strip() == b"stored"
+
+    details = structured(await client.call_tool("docker_inspect_volume", {"volume": name}))
+    assert details["used_by"] == [writer.name]
+    assert details["mountpoint"] == volume.attrs["Mountpoint"]
+    assert details["labels"]["app"] == "db"
+
+    text = error_text(await client.call_tool("docker_remove_volume", {"volume": name}))
+    assert "in use" in text
+    assert docker_client.volumes.get(name)
+
+    writer.remove()
+    removed = structured(await client.call_tool("docker_remove_volume", {"volume": name}))
+    assert removed == {"name": name, "removed": True}
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(name)
+
+
+async def test_driver_opts_and_list(
+    client: Client, docker_client: docker.DockerClient, unique: Callable[[str], str]
+) -> None:
+    group = unique("group")
+    names = [unique("vol"), unique("vol")]
+    for name in names:
+        structured(
+            await client.call_tool(
+                "docker_create_volume",
+                {
+                    "name": name,
+                    "labels": {**TEST_LABELS, "group": group},
+                    "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=8m"},
+                },
+            )
+        )
+    assert docker_client.volumes.get(names[0]).attrs["Options"]["type"] == "tmpfs"
+    listed = structured(await client.call_tool("docker_list_volumes", {"filters": {"label": f"group={group}"}}))
+    assert sorted(v["name"] for v in listed["volumes"]) == sorted(names)
+    assert listed["total"] == 2
+    assert listed["volumes"][0]["labels"]["group"] == group
+    limited = structured(
+        await client.call_tool("docker_list_volumes", {"filters": {"label": [f"group={group}"]}, "limit": 1})
+    )
+    assert len(limited["volumes"]) == 1
+    assert limited["truncated"] is True
+
+    generated = structured(await client.call_tool("docker_create_volume", {"labels": TEST_LABELS}))
+    assert len(generated["name"]) == 64
+    assert docker_client.volumes.get(generated["name"])
+    assert "Invalid volume name" in error_text(await client.call_tool("docker_create_volume", {"name": "bad/name"}))
+
+
+async def test_prune_removes_only_unused_matching_volumes(
+    client: Client, docker_client: docker.DockerClient, run_container: Callable[..., Any], unique: Callable[[str], str]
+) -> None:
+    group = unique("group")
+    labels = {**TEST_LABELS, "group": group}
+    unused = docker_client.volumes.create(unique("unused"), labels=labels).name
+    used = docker_client.volumes.create(unique("used"), labels=labels).name
+    other = docker_client.volumes.create(unique("other"), labels=TEST_LABELS).name
+    run_container(volumes={used: {"bind": "/data", "mode": "rw"}})
+
+    filters = {"label": [f"{TEST_LABEL}={TEST_LABEL_VALUE}", f"group={group}"]}
+    result = structured(await client.call_tool("docker_prune_volumes", {"filters": filters}))
+    assert result["deleted"] == [unused]
+    assert result["count"] == 1
+    assert result["space_reclaimed"] >= 0
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(unused)
+    assert docker_client.volumes.get(used)
+    assert docker_client.volumes.get(other)
+
+
+async def test_missing_volume_errors_point_at_list_tool(client: Client, unique: Callable[[str], str]) -> None:
+    missing = unique("novol")
+    for tool in ("docker_inspect_volume", "docker_remove_volume"):
+        text = error_text(await client.call_tool(tool, {"volume": missing}))
+        assert f"No such volume '{missing}'" in text, (tool, text)
+        assert "docker_list_volumes" in text, (tool, text)

@@ -1,0 +1,99 @@
+"""A local registry for pull/push tests: Debian's `docker-registry` (the distribution registry).
+
+Started by the test session on 127.0.0.1:5000 (or a free port when 5000 is taken: the engine treats
+every registry on 127.0.0.0/8 as insecure-allowed, whatever the port), with its storage in a temp
+directory and deletes enabled; stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG = """\
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+@dataclass
+class Registry:
+    host: str  # "127.0.0.1:5000"
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def _answers(host: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/v2/", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_registry(preferred_port: int = 5000) -> Registry:
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise RuntimeError("docker-registry is missing: `apt-get install docker-registry`")
+    port = preferred_port if _port_free(preferred_port) else _free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="mcpt-registry-"))
+    (workdir / "storage").mkdir()
+    config = workdir / "config.yml"
+    config.write_text(CONFIG.format(root=workdir / "storage", port=port))
+    log = (workdir / "registry.log").open("wb")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    host = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = (workdir / "registry.log").read_text(errors="replace")
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise RuntimeError(f"docker-registry exited with {process.returncode}: {output[-2000:]}")
+        if _answers(host):
+            return Registry(host, process, workdir)
+        time.sleep(0.1)
+    process.kill()
+    process.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)
+    raise RuntimeError(f"docker-registry did not answer on {host} within 30 s")
