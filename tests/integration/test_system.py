@@ -1,0 +1,159 @@
+"""The 6 system tools against the real engine; effects and facts are checked on the engine itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+from mcp import Client
+
+from tests.conftest import TEST_LABELS, error_text, structured
+from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
+
+pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+
+MY_LABEL = {"label": f"{TEST_LABEL}={TEST_LABEL_VALUE}"}
+
+
+async def test_system_info_matches_engine(client: Client, docker_client: docker.DockerClient) -> None:
+    data = structured(await client.call_tool("docker_system_info", {}))
+    info = docker_client.info()
+    assert data["server_version"] == info["ServerVersion"]
+    assert data["cpus"] == info["NCPU"]
+    assert data["memory_bytes"] == info["MemTotal"]
+    assert data["storage_driver"] == info["Driver"]
+    assert data["swarm"] in ("inactive", "active", "pending", "error", "locked")
+    assert "Plugins" not in data and "raw" not in data
+
+
+async def test_version_reports_server_and_negotiated_api(client: Client, docker_client: docker.DockerClient) -> None:
+    data = structured(await client.call_tool("docker_version", {}))
+    version = docker_client.version()
+    assert data["server_version"] == version["Version"]
+    assert data["api_version"] == version["ApiVersion"]
+    assert data["negotiated_api_version"] == docker_client.api.api_version
+    assert data["client_library"] == docker.__version__
+
+
+async def test_df_counts_match_engine(
+    client: Client, docker_client: docker.DockerClient, run_container: Callable[..., Any]
+) -> None:
+    run_container()
+    data = structured(await client.call_tool("docker_system_df", {}))
+    df = docker_client.df()
+    assert data["images"]["count"] == len(df["Images"])
+    assert data["images"]["size"] == df["LayersSize"]
+    assert data["volumes"]["count"] == len(df["Volumes"] or [])
+    assert data["containers"]["active"] >= 1
+    for kind in ("images", "containers", "volumes", "build_cache"):
+        assert 0 <= data[kind]["reclaimable"] <= max(data[kind]["size"], 0) or data[kind]["size"] == 0
+    assert data["total_size"] >= data["images"]["size"]
+
+
+async def test_prune_with_label_filter_removes_only_ours(
+    client: Client,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    run_container: Callable[..., Any],
+) -> None:
+    stopped = docker_client.containers.create(test_image, "true", name=unique("prune"), labels=TEST_LABELS)
+    running = run_container()
+    other = docker_client.containers.create(
+        test_image, "true", name=unique("keep"), labels={TEST_LABEL: TEST_LABEL_VALUE + "other"}
+    )
+    network = docker_client.networks.create(unique("prunenet"), labels=TEST_LABELS)
+    volume = docker_client.volumes.create(unique("prunevol"), labels=TEST_LABELS)
+    try:
+        # Without volumes=true the volume stays.
+        data = structured(await client.call_tool("docker_system_prune", {"filters": MY_LABEL}))
+        assert stopped.id[:12] in data["containers"]["removed"]
+        assert network.name in data["networks"]["removed"]
+        assert "volumes" not in data or data["volumes"] is None
+        assert data["build_cache"] is None and "build cache" in data["note"]
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(stopped.id)
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.networks.get(network.id)
+        assert docker_client.containers.get(running.id).status == "running"
+        assert docker_client.containers.get(other.id).status == "created"
+        docker_client.volumes.get(volume.name)
+        docker_client.images.get(test_image)
+
+        data = structured(await client.call_tool("docker_system_prune", {"filters": MY_LABEL, "volumes": True}))
+        assert volume.name in data["volumes"]["removed"]
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.volumes.get(volume.name)
+    finally:
+        other.remove(force=True)
+
+
+async def test_prune_refuses_unknown_filter(client: Client) -> None:
+    text = error_text(await client.call_tool("docker_system_prune", {"filters": {"name": "x"}}))
+    assert "Unknown prune filter" in text and "label" in text
+
+
+async def test_healthcheck_reports_engine_and_unhealthy(
+    client: Client, docker_client: docker.DockerClient, run_container: Callable[..., Any]
+) -> None:
+    sick = run_container(
+        healthcheck={"test": ["CMD", "false"], "interval": 200_000_000, "retries": 1, "start_period": 0}
+    )
+    for _ in range(100):  # the engine marks it unhealthy after its first failed probe
+        sick.reload()
+        if (sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy":
+            break
+        time.sleep(0.1)
+    assert sick.attrs["State"]["Health"]["Status"] == "unhealthy"
+    data = structured(await client.call_tool("docker_healthcheck", {}))
+    assert data["reachable"] is True
+    assert data["server_version"] == docker_client.version()["Version"]
+    assert data["latency_ms"] >= 0
+    assert data["containers_running"] >= 1
+    assert sick.name in [c["name"] for c in data["unhealthy"]]
+
+
+async def test_events_returns_start_event_and_returns_by_itself(
+    client: Client, run_container: Callable[..., Any]
+) -> None:
+    container = run_container()
+    data = structured(
+        await client.call_tool(
+            "docker_events",
+            {
+                "since": "1m",
+                "filters": {"container": container.name, "event": "start"},
+                "max_wait": 2,
+            },
+        )
+    )
+    assert data["count"] >= 1
+    event = data["events"][0]
+    assert event["type"] == "container" and event["action"] == "start"
+    assert event["name"] == container.name
+    assert event["id"] == container.id[:12]
+    assert event["time"].endswith("Z")
+
+
+async def test_events_stops_at_limit_and_validates(client: Client, run_container: Callable[..., Any]) -> None:
+    container = run_container("sh -c 'sleep 300'")
+    container.restart(timeout=0)
+    data = structured(
+        await client.call_tool(
+            "docker_events", {"since": "1m", "filters": {"container": container.name}, "limit": 1, "max_wait": 2}
+        )
+    )
+    assert data["count"] == 1 and data["truncated"] is True
+    past = structured(
+        await client.call_tool(
+            "docker_events", {"since": "2m", "until": "1m", "filters": {"container": container.name}}
+        )
+    )
+    assert past["truncated"] is False
+    bad = error_text(await client.call_tool("docker_events", {"since": "1m", "until": "2m"}))
+    assert "after 'until'" in bad
+    too_long = error_text(await client.call_tool("docker_events", {"max_wait": 3600}))
+    assert "max_wait" in too_long
