@@ -179,3 +179,17 @@ async def test_resources_over_stdio(run_container: Callable[..., Any], tmp_path:
         assert f"docker://containers/{container.name}/logs" in uris
         read = await c.read_resource(f"docker://containers/{container.name}/logs")
         assert "over-stdio" in read.contents[0].text
+
+
+async def test_troubleshoot_prompt_includes_health_probes(client: Client, run_container: Callable[..., Any]) -> None:
+    sick = run_container(
+        healthcheck={"test": ["CMD", "sh", "-c", "echo probe-says-no; exit 1"], "interval": 200_000_000, "retries": 1}
+    )
+    for _ in range(100):
+        sick.reload()
+        if (sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy":
+            break
+        time.sleep(0.1)
+    text = prompt_text(await client.get_prompt("troubleshoot_container", {"container": sick.name}))
+    assert "last health check probes" in text and "probe-says-no" in text
+    assert '"status": "unhealthy"' in text

@@ -10,8 +10,9 @@ import docker
 import pytest
 from mcp import Client
 
+from mcp_docker.docker.client import Engine
 from mcp_docker.server import create_server
-from mcp_docker.tools.compose_tools import compose_cli, redact_config
+from mcp_docker.tools.compose_tools import build_command, compose_cli, compose_env, redact_config
 from tests.conftest import allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
@@ -183,3 +184,53 @@ def test_compose_cli_and_redaction() -> None:
     assert compose_cli()[-1] in ("compose", "docker-compose") or compose_cli()[0].endswith("docker-compose")
     text = "services:\n  a:\n    environment:\n      A: one\n      - B=two\n    image: x\n"
     assert redact_config(text) == "services:\n  a:\n    environment:\n      A: '***'\n      - B=***\n    image: x\n"
+
+
+async def test_compose_files_relative_to_dir_and_timeout(client: Client, project: dict[str, str]) -> None:
+    directory = Path(project["project_dir"])
+    (directory / "docker-compose.yml").rename(directory / "stack.yml")
+    config = structured(
+        await client.call_tool("docker_compose_operations", {**project, "action": "config", "files": ["stack.yml"]})
+    )
+    assert str(directory / "stack.yml") in config["command"]
+    assert "worker" in config["output"]
+    slow = error_text(
+        await client.call_tool(
+            "docker_compose_operations", {**project, "action": "config", "files": ["stack.yml"], "timeout": 0.05}
+        )
+    )
+    assert "did not finish within 0.05 s" in slow
+    (directory / "stack.yml").rename(directory / "docker-compose.yml")
+
+
+def test_build_command_and_environment(tmp_path: Path) -> None:
+    v2 = build_command(
+        ("/usr/bin/docker", "compose"),
+        "ps",
+        tmp_path,
+        [tmp_path / "a.yml"],
+        "proj",
+        ["web"],
+    )
+    assert v2 == [
+        "/usr/bin/docker",
+        "compose",
+        "--ansi",
+        "never",
+        "-f",
+        str(tmp_path / "a.yml"),
+        "--project-directory",
+        str(tmp_path),
+        "-p",
+        "proj",
+        "ps",
+        "-q",
+        "-a",
+        "web",
+    ]
+    up = build_command(("docker-compose",), "up", None, [], None, [], build=True)
+    assert up[-3:] == ["up", "-d", "--build"]
+    logs = build_command(("docker-compose",), "logs", None, [], None, [], tail=5)
+    assert logs[-4:] == ["logs", "--no-color", "--tail", "5"]
+    env = compose_env(Engine(base_url="tcp://127.0.0.1:2376", environment={"DOCKER_TLS_VERIFY": "1"}))
+    assert env["DOCKER_HOST"] == "tcp://127.0.0.1:2376" and env["DOCKER_TLS_VERIFY"] == "1"

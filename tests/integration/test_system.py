@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 from mcp import Client
+from mcp.types import ResourceTemplateReference
 
+from mcp_docker.docker.client import Engine
+from mcp_docker.resources import LOGS_TEMPLATE
+from mcp_docker.server import create_server
 from mcp_docker.tools.system_models import compact_event, disk_usage
-from tests.conftest import TEST_LABELS, error_text, structured
+from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
@@ -200,3 +205,29 @@ def test_compact_event_shapes_ids_and_time() -> None:
     )
     assert event.id == "a" * 12 and event.name == "busybox" and event.attributes == {}
     assert event.time == "2023-11-14T22:13:20.000Z"
+
+
+async def test_prune_until_filter_and_volumes_note(client: Client, docker_client: docker.DockerClient) -> None:
+    data = structured(
+        await client.call_tool("docker_system_prune", {"filters": {**MY_LABEL, "until": "87600h"}, "volumes": True})
+    )
+    assert data["containers"]["count"] == 0  # nothing of ours is ten years old
+    assert "'until' filter does not apply to volumes" in data["note"]
+    assert data["filters"]["until"] == ["87600h"]
+
+
+async def test_unreachable_engine_is_reported_not_raised(tmp_path: Path) -> None:
+    engine = Engine(base_url=f"unix://{tmp_path}/missing.sock", connect_timeout=2)
+    async with Client(create_server(allow_settings(), engine=engine), mode="legacy") as c:
+        data = structured(await c.call_tool("docker_healthcheck", {}))
+        assert data["reachable"] is False
+        assert "Cannot reach the Docker engine" in data["error"]
+        assert data["unhealthy"] == []
+        resources = (await c.list_resources()).resources
+        assert resources == []
+        done = await c.complete(
+            ResourceTemplateReference(type="ref/resource", uri=LOGS_TEMPLATE), {"name": "container", "value": ""}
+        )
+        assert done.completion.values == []
+        text = error_text(await c.call_tool("docker_system_info", {}))
+        assert "Cannot reach the Docker engine" in text
