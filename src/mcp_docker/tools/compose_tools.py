@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import deque
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,7 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
 from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError
-from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text
+from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text, cut_bytes
 from mcp_docker.utils.safety import Level
 
 Action = Literal["up", "down", "ps", "logs", "config", "pull", "build", "start", "stop", "restart"]
@@ -42,6 +43,7 @@ ACTION_LEVELS: dict[str, Level] = {
 LONG_ACTIONS = {"up", "down", "pull", "build", "start", "stop", "restart"}
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_KEPT_BYTES = 1_000_000
 _SERVICE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -180,7 +182,17 @@ def redact_config(text: str) -> str:
 async def _run(
     ctx: Ctx, argv: list[str], env: dict[str, str], cwd: Path | None, timeout: float, progress: bool
 ) -> tuple[int, str]:
-    lines: list[str] = []
+    lines: deque[str] = deque()
+    kept = 0  # bytes in `lines`: the oldest lines go beyond MAX_KEPT_BYTES (the reply keeps the newest)
+
+    def keep(line: str) -> None:
+        nonlocal kept
+        lines.append(line)
+        kept += len(line) + 1
+        while kept > MAX_KEPT_BYTES and len(lines) > 1:
+            kept -= len(lines.popleft()) + 1
+
+    count = 0
     with anyio.move_on_after(timeout) as scope:
         async with await anyio.open_process(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd
@@ -193,11 +205,12 @@ async def _run(
                     *complete, buffer = buffer.split(b"\n")
                     for raw in complete:
                         line = clean_text(raw.decode("utf-8", "replace")).rstrip()
-                        lines.append(line)
+                        keep(line)
+                        count += 1
                         if progress and line:
-                            await ctx.report_progress(len(lines), None, line[:200])
+                            await ctx.report_progress(count, None, line[:200])
                 if buffer:
-                    lines.append(clean_text(buffer.decode("utf-8", "replace")).rstrip())
+                    keep(clean_text(buffer.decode("utf-8", "replace")).rstrip())
                 code = await process.wait()
             finally:
                 if process.returncode is None:
@@ -291,7 +304,8 @@ async def docker_compose_operations(
             containers = await anyio.to_thread.run_sync(_containers, eng, ids)
     if action == "config" and settings(ctx).redact_env:
         text = redact_config(text)
-    text, truncated = bounded_tail(text, limit)
+    # config reads from the top; everything else (logs, progress) matters most at the end.
+    text, truncated = cut_bytes(text, limit) if action == "config" else bounded_tail(text, limit)
     display = [os.path.basename(argv[0]), *argv[1:]]
     return ComposeResult(
         action=action,
