@@ -13,6 +13,8 @@ from mcp.server import MCPServer
 from mcp_docker import __version__
 from mcp_docker.config import Settings
 from mcp_docker.docker.client import Engine
+from mcp_docker.prompts import register_prompts
+from mcp_docker.resources import register_completions, register_resources
 from mcp_docker.tools import register_tools
 from mcp_docker.tools.base import AppState
 from mcp_docker.utils.logger import logger
@@ -55,5 +57,8 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
         log_level=settings.log_level,
     )
     names = register_tools(server, settings)
+    register_resources(server)
+    register_completions(server)
+    register_prompts(server)
     logger.debug("registered {} tools", len(names))
     return server

@@ -1,0 +1,194 @@
+"""System tools: info, version, disk usage, prune, health check and (bounded) events."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Annotated
+
+from pydantic import Field
+
+from mcp_docker.tools.base import Ctx, docker_tool, engine
+from mcp_docker.tools.container_tools import Filters, _filters
+from mcp_docker.tools.system_models import (
+    DiskUsage,
+    Event,
+    EventList,
+    HealthReport,
+    PruneResult,
+    SystemInfo,
+    UnhealthyContainer,
+    VersionInfo,
+    compact_event,
+    disk_usage,
+    pruned,
+    system_info,
+    version_info,
+)
+from mcp_docker.utils.errors import ValidationError
+from mcp_docker.utils.output import clean_text, parse_time
+from mcp_docker.utils.safety import Level
+
+PRUNE_FILTER_KEYS = ("until", "label", "label!")
+MAX_EVENT_WAIT = 30.0
+
+
+@docker_tool(Level.SAFE, "system", title="Engine information", idempotent=True)
+def docker_system_info(ctx: Ctx) -> SystemInfo:
+    """Facts about the engine and its host: versions, OS, kernel, CPUs, memory, storage and logging drivers,
+    container and image counts, swarm state, registry settings and the engine's warnings."""
+    return system_info(engine(ctx).api.info())
+
+
+@docker_tool(Level.SAFE, "system", title="Engine version", idempotent=True)
+def docker_version(ctx: Ctx) -> VersionInfo:
+    """Versions of the engine (server, API range, Go, OS/arch, components) and the API version this server
+    negotiated with it."""
+    import docker
+
+    api = engine(ctx).api
+    return version_info(api.version(), negotiated=api.api_version, library=docker.__version__)
+
+
+@docker_tool(Level.SAFE, "system", title="Disk usage", idempotent=True)
+def docker_system_df(ctx: Ctx) -> DiskUsage:
+    """Disk space used by images, containers, volumes and the build cache: per kind the count, how many are in
+    use, the size and what a prune could reclaim (bytes)."""
+    return disk_usage(engine(ctx).api.df())
+
+
+@docker_tool(Level.DESTRUCTIVE, "system", title="Prune unused objects")
+def docker_system_prune(
+    ctx: Ctx,
+    all: Annotated[
+        bool, Field(description="Remove every unused image, not only dangling ones (and all build cache).")
+    ] = False,
+    volumes: Annotated[bool, Field(description="Also remove unused volumes (their data is lost).")] = False,
+    filters: Annotated[
+        dict[str, str | list[str]] | None,
+        Field(
+            description="Prune filters: {'label': 'env=test'}, {'label!': 'keep'}, {'until': '24h'}. With filters "
+            "the build cache is left alone."
+        ),
+    ] = None,
+) -> PruneResult:
+    """Remove stopped containers, unused networks, dangling images (all unused ones with all=true) and the build
+    cache; unused volumes only when volumes=true. Returns what went and the space reclaimed. Data in removed
+    containers and volumes is lost."""
+    flt = _filters(filters) or {}
+    unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
+    if unknown:
+        raise ValidationError(f"Unknown prune filter(s) {unknown}: use {list(PRUNE_FILTER_KEYS)}.")
+    api = engine(ctx).api
+    c = api.prune_containers(filters=flt or None)
+    n = api.prune_networks(filters=flt or None)
+    i = api.prune_images(filters={**flt, "dangling": ["false" if all else "true"]})
+    image_items = [
+        f"untagged {entry['Untagged']}" if "Untagged" in entry else f"deleted {entry.get('Deleted', '')}"
+        for entry in i.get("ImagesDeleted") or []
+    ]
+    result = PruneResult(
+        containers=pruned([cid[:12] for cid in c.get("ContainersDeleted") or []], c.get("SpaceReclaimed")),
+        networks=pruned(n.get("NetworksDeleted"), 0),
+        images=pruned(image_items, i.get("SpaceReclaimed")),
+        space_reclaimed=0,
+        filters=flt,
+    )
+    notes: list[str] = []
+    if volumes:
+        # `until` is not a volume prune filter; labels are.
+        vflt = {k: v for k, v in flt.items() if k != "until"}
+        if "until" in flt:
+            notes.append("The 'until' filter does not apply to volumes.")
+        v = api.prune_volumes(filters=vflt or None)
+        result.volumes = pruned(v.get("VolumesDeleted"), v.get("SpaceReclaimed"))
+    if flt:
+        notes.append("The build cache was not pruned because filters were given.")
+    else:
+        b = api.prune_builds(all=all)
+        result.build_cache = pruned(b.get("CachesDeleted"), b.get("SpaceReclaimed"))
+    kinds = (result.containers, result.networks, result.images, result.volumes, result.build_cache)
+    result.space_reclaimed = sum(k.space_reclaimed for k in kinds if k is not None)
+    result.note = " ".join(notes) or None
+    return result
+
+
+@docker_tool(Level.SAFE, "system", title="Engine health check", idempotent=True)
+def docker_healthcheck(ctx: Ctx) -> HealthReport:
+    """Is the engine reachable, how fast does it answer, which versions does it run, and which containers have a
+    failing health check. Never fails: an unreachable engine is reported with the reason."""
+    eng = engine(ctx)
+    health = eng.health()
+    report = HealthReport(
+        reachable=health.reachable,
+        endpoint=health.endpoint,
+        latency_ms=health.latency_ms,
+        server_version=health.server_version,
+        api_version=health.api_version,
+        os=health.os,
+        arch=health.arch,
+        error=health.error,
+    )
+    if not health.reachable:
+        return report
+    api = eng.api
+    report.containers_running = len(api.containers(quiet=True))
+    report.unhealthy = [
+        UnhealthyContainer(
+            id=row["Id"][:12],
+            name=clean_text((row.get("Names") or ["/"])[0].lstrip("/")),
+            image=clean_text(row.get("Image", "")),
+            status=clean_text(row.get("Status", "")),
+        )
+        for row in api.containers(all=True, filters={"health": "unhealthy"})
+    ]
+    return report
+
+
+@docker_tool(Level.SAFE, "system", title="Engine events")
+def docker_events(
+    ctx: Ctx,
+    since: Annotated[
+        str | None,
+        Field(description="Replay events from this time: RFC 3339, Unix seconds, or a duration ago like '5m'."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Field(description="Stop at this time (RFC 3339, Unix seconds or a duration ago); capped at now + max_wait."),
+    ] = None,
+    filters: Filters = None,
+    limit: Annotated[int, Field(description="Most events to return; collection stops there.", ge=1, le=1000)] = 100,
+    max_wait: Annotated[
+        float,
+        Field(description="Seconds to wait for new events when 'until' is not in the past.", ge=0, le=MAX_EVENT_WAIT),
+    ] = 3.0,
+) -> EventList:
+    """Engine events (container start/stop/die, image pull, network connect...) between 'since' and 'until',
+    e.g. filters {'container': 'web', 'event': ['start', 'die']} or {'type': 'image'}. Bounded: returns after at
+    most max_wait seconds (default 3) or once 'limit' events arrived; never waits forever."""
+    now = time.time()
+    since_ts = parse_time(since, "since", now)
+    until_ts = parse_time(until, "until", now)
+    deadline = math.ceil(now + max_wait)
+    if until_ts is None or until_ts > deadline:
+        until_ts = deadline
+    if since_ts is not None and since_ts > until_ts:
+        raise ValidationError(f"'since' ({since}) is after 'until' ({until or 'now + max_wait'}).")
+    stream = engine(ctx).api.events(since=since_ts, until=until_ts, filters=_filters(filters), decode=True)
+    # The engine ends the stream at `until`; the timer is a safety net should it not.
+    timer = threading.Timer(max(until_ts - now, 0) + 5, stream.close)
+    timer.daemon = True
+    timer.start()
+    events: list[Event] = []
+    truncated = False
+    try:
+        for raw in stream:
+            events.append(compact_event(raw))
+            if len(events) >= limit:
+                truncated = True
+                break
+    finally:
+        timer.cancel()
+        stream.close()
+    return EventList(events=events, count=len(events), limit=limit, truncated=truncated, since=since_ts, until=until_ts)
