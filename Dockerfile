@@ -25,7 +25,7 @@ ENV PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_OFFLINE=1 UV_NO_CACHE=1 UV
 COPY ${WHEELS}/ /wheels/
 RUN python3 -m venv /opt/uv \
  && /opt/uv/bin/pip install --quiet --no-index --find-links /wheels -r /wheels/tools.txt \
- && /opt/uv/bin/uv venv --quiet --python /usr/bin/python3 /opt/mcp-docker
+ && /opt/uv/bin/uv venv --quiet --python "$(command -v python3)" /opt/mcp-docker
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY src/ src/
