@@ -8,6 +8,7 @@ test prefix and removed at the end, with the builder stage's intermediate images
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -92,16 +93,12 @@ def image(docker_client: docker.DockerClient, base_image: str) -> Iterator[dict[
     try:
         yield docker_client.api.inspect_image(IMAGE)
     finally:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             docker_client.images.remove(IMAGE, force=True)
-        except docker.errors.NotFound:
-            pass
         # The builder stage's layers are untagged images of this build; those no one else uses go too.
         for step in reversed(steps):
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 docker_client.images.remove(step)
-            except docker.errors.APIError:
-                pass
 
 
 def docker_run_params(name: str, image_ref: str, *extra: str) -> StdioServerParameters:

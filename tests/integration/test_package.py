@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from email.parser import Parser
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def run(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the wheel, the `mcp-docker` script of a fresh venv where only that wheel was installed)."""
     work = tmp_path_factory.mktemp("package")
     run(uv(), "build", "--out-dir", work / "dist", cwd=ROOT)
@@ -43,7 +42,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     venv = work / "venv"
     run(uv(), "venv", "--quiet", "--python", sys.executable, venv)
     run(uv(), "pip", "install", "--quiet", "--python", venv / "bin" / "python", wheels[0])
-    yield wheels[0], venv / "bin" / "mcp-docker"
+    return wheels[0], venv / "bin" / "mcp-docker"
 
 
 def test_wheel_installs_and_runs(installed: tuple[Path, Path]) -> None:
