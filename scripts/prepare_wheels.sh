@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Put every locked runtime dependency, as wheels, into a folder of the build context, so the image
+# builds with no network at all (`pip/uv install --no-index --find-links`). Runs on the host, which
+# reaches PyPI; air-gapped users run it on a machine that does and carry the folder over.
+#
+#   scripts/prepare_wheels.sh [OUT]   # default: .docker-wheels (git-ignored, sent to the build)
+#
+# Wheels are for the image's interpreter (CPython 3.11, glibc Linux, this machine's architecture),
+# whatever Python the host runs. Also downloads uv (the builder stage installs with it) and
+# uv_build (the project's build backend), pinned to the host's uv version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="${1:-.docker-wheels}"
+py="${PYTHON_VERSION:-3.11}"
+arch="$(uname -m)"
+mkdir -p "$out"
+rm -f "$out"/requirements.txt
+
+uv export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate -q -o "$out/requirements.txt"
+uv_version="$(uv --version | awk '{print $2}')"
+printf "uv==%s\n" "$uv_version" >"$out/tools.txt"
+
+# pip (run by uvx, so the host needs no pip of its own) resolves for the target platform.
+# Note: --platform manylinux_2_36 also accepts older manylinux wheels; glibc 2.36 is bookworm's.
+uvx --quiet --from pip pip download --quiet --disable-pip-version-check \
+  --only-binary=:all: --implementation cp --python-version "$py" \
+  --platform "manylinux_2_36_${arch}" --platform "manylinux2014_${arch}" --platform any \
+  --dest "$out" -r "$out/requirements.txt" -r "$out/tools.txt"
+echo "prepared $(ls "$out"/*.whl | wc -l) wheels in $out"
