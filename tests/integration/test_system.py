@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import docker
@@ -15,7 +16,9 @@ from mcp.types import ResourceTemplateReference
 from mcp_docker.docker.client import Engine
 from mcp_docker.resources import LOGS_TEMPLATE
 from mcp_docker.server import create_server
+from mcp_docker.tools import system_tools
 from mcp_docker.tools.system_models import compact_event, disk_usage
+from mcp_docker.utils.errors import ConflictError
 from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
@@ -231,3 +234,22 @@ async def test_unreachable_engine_is_reported_not_raised(tmp_path: Path) -> None
         assert done.completion.values == []
         text = error_text(await c.call_tool("docker_system_info", {}))
         assert "Cannot reach the Docker engine" in text
+
+
+def test_prune_waits_for_a_concurrent_prune(monkeypatch: pytest.MonkeyPatch) -> None:
+    busy = docker.errors.APIError("busy", response=SimpleNamespace(status_code=409), explanation="already running")
+    calls: list[int] = []
+
+    def flaky(**kwargs: Any) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) < 2:
+            raise busy
+        return {"ContainersDeleted": None, **kwargs}
+
+    assert system_tools._prune(flaky, filters=None) == {"ContainersDeleted": None, "filters": None}
+    monkeypatch.setattr(system_tools, "PRUNE_ATTEMPTS", 1)
+    with pytest.raises(ConflictError, match="Another prune is running"):
+        system_tools._prune(lambda **_: (_ for _ in ()).throw(busy))
+    bad = docker.errors.APIError("bad", response=SimpleNamespace(status_code=400), explanation="bad filter")
+    with pytest.raises(docker.errors.APIError):
+        system_tools._prune(lambda **_: (_ for _ in ()).throw(bad))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -26,12 +27,31 @@ from mcp_docker.tools.system_models import (
     system_info,
     version_info,
 )
-from mcp_docker.utils.errors import ValidationError
+from mcp_docker.utils.errors import ConflictError, ValidationError
 from mcp_docker.utils.output import clean_text, parse_time
 from mcp_docker.utils.safety import Level
 
 PRUNE_FILTER_KEYS = ("until", "label", "label!")
 MAX_EVENT_WAIT = 30.0
+PRUNE_ATTEMPTS = 20
+
+
+def _prune(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """One prune call; the engine runs one prune of a kind at a time (409), so wait for the other one."""
+    import docker.errors
+
+    for attempt in range(PRUNE_ATTEMPTS):
+        try:
+            return call(**kwargs)
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or attempt == PRUNE_ATTEMPTS - 1:
+                if exc.status_code == 409:
+                    raise ConflictError(
+                        "Another prune is running on the engine.", "Try again when it has finished."
+                    ) from exc
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @docker_tool(Level.SAFE, "system", title="Engine information", idempotent=True)
@@ -81,9 +101,9 @@ def docker_system_prune(
     if unknown:
         raise ValidationError(f"Unknown prune filter(s) {unknown}: use {list(PRUNE_FILTER_KEYS)}.")
     api = engine(ctx).api
-    c = api.prune_containers(filters=flt or None)
-    n = api.prune_networks(filters=flt or None)
-    i = api.prune_images(filters={**flt, "dangling": ["false" if all else "true"]})
+    c = _prune(api.prune_containers, filters=flt or None)
+    n = _prune(api.prune_networks, filters=flt or None)
+    i = _prune(api.prune_images, filters={**flt, "dangling": ["false" if all else "true"]})
     image_items = [
         f"untagged {entry['Untagged']}" if "Untagged" in entry else f"deleted {entry.get('Deleted', '')}"
         for entry in i.get("ImagesDeleted") or []
@@ -101,12 +121,12 @@ def docker_system_prune(
         vflt = {k: v for k, v in flt.items() if k != "until"}
         if "until" in flt:
             notes.append("The 'until' filter does not apply to volumes.")
-        v = api.prune_volumes(filters=vflt or None)
+        v = _prune(api.prune_volumes, filters=vflt or None)
         result.volumes = pruned(v.get("VolumesDeleted"), v.get("SpaceReclaimed"))
     if flt:
         notes.append("The build cache was not pruned because filters were given.")
     else:
-        b = api.prune_builds(all=all)
+        b = _prune(api.prune_builds, all=all)
         result.build_cache = pruned(b.get("CachesDeleted"), b.get("SpaceReclaimed"))
     kinds = (result.containers, result.networks, result.images, result.volumes, result.build_cache)
     result.space_reclaimed = sum(k.space_reclaimed for k in kinds if k is not None)
