@@ -10,6 +10,7 @@ from pydantic import ConfigDict
 
 from mcp_docker.tools.base import TOOLS, ToolSpec
 from mcp_docker.tools.hosts import with_host_argument
+from mcp_docker.tools.schema import compact_input, shallow_output
 from mcp_docker.utils.safety import Level, annotations_for, refusal
 
 if TYPE_CHECKING:
@@ -60,13 +61,14 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             with_host_argument(spec, hosts) if len(hosts) > 1 else spec.fn,
             name=spec.name,
             title=spec.title,
+            description=" ".join((spec.fn.__doc__ or "").split()),
             annotations=annotations_for(
                 spec.level,
                 spec.title,
                 idempotent=spec.idempotent,
                 open_world=spec.open_world,
                 destructive_hint=spec.destructive_hint,
-            ),
+            ).model_copy(update={"title": None}),  # the tool's own title says it once
         )
         _forbid_unknown_arguments(server, spec.name)
         registered.append(spec.name)
@@ -93,4 +95,6 @@ def _forbid_unknown_arguments(server: MCPServer, name: str) -> None:
         },
     )
     tool.fn_metadata.arg_model = strict
-    tool.parameters = strict.model_json_schema(by_alias=True)
+    tool.parameters = compact_input(strict.model_json_schema(by_alias=True))
+    # Published schema only; results are still validated against the full output model.
+    tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)
