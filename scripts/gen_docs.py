@@ -75,6 +75,7 @@ def read_surface() -> Surface:
     from mcp import Client
 
     from mcp_docker.config import TOOLSETS, Settings
+    from mcp_docker.docker.client import Engine
     from mcp_docker.server import create_server
     from mcp_docker.tools import all_tools
     from mcp_docker.utils.logger import configure_logging
@@ -84,7 +85,10 @@ def read_surface() -> Surface:
     async def read() -> Surface:
         with _clean_environment():
             settings = Settings(toolsets=list(TOOLSETS), disabled_tools=[], read_only=False, destructive="confirm")
-        async with Client(create_server(settings)) as client:
+        # No engine on purpose: the docs describe the server, not whatever this machine runs
+        # (resources/list names running containers, so it must come back empty here).
+        nowhere = Engine(base_url="unix:///nonexistent/mcp-docker-docs.sock", connect_timeout=0.5)
+        async with Client(create_server(settings, engine=nowhere)) as client:
             return Surface(
                 tools=sorted((await client.list_tools()).tools, key=lambda t: t.name),
                 templates=(await client.list_resource_templates()).resource_templates,
