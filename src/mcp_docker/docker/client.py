@@ -169,6 +169,8 @@ class Engine:
         self._lock = threading.Lock()
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self.aborted_connections = 0
+        """Engine connections shut down because their call was cancelled (for tests and diagnostics)."""
 
     async def run_async(self, call: Callable[[], Any]) -> Any:
         """Await an async tool body so that, if it is cancelled, the engine requests its worker threads
@@ -178,7 +180,7 @@ class Engine:
         try:
             return await call()
         except anyio.get_cancelled_exc_class():
-            handle.abort()
+            self.aborted_connections += handle.abort()
             raise
         finally:
             _CURRENT_CALL.reset(token)
@@ -215,6 +217,7 @@ class Engine:
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 closed = handle.abort()
+                self.aborted_connections += closed
                 logger.debug("call cancelled; shut down {} engine connection(s)", closed)
                 with anyio.move_on_after(self.connect_timeout):
                     while handle.started and not handle.finished.is_set():
