@@ -93,21 +93,26 @@ def serve(settings: Settings) -> int:
     import anyio
 
     from mcp_docker.server import create_server
-    from mcp_docker.utils.logger import configure_logging
+    from mcp_docker.transport import run_http, run_stdio
+    from mcp_docker.utils.logger import configure_logging, logger
 
     server = create_server(settings)
     configure_logging(settings.log_level, settings.log_json)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM stops the server like Ctrl-C: in-flight calls are cancelled (which stops their engine
+    # requests), the lifespan closes the engine client, and the process exits 0 without a traceback.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if settings.transport == "http":
-            from mcp_docker.transport import run_http
-
             anyio.run(run_http, server, settings)
         else:
-            anyio.run(server.run_stdio_async)
+            anyio.run(run_stdio, server)  # returns at end of stdin
     except KeyboardInterrupt:
-        pass
+        logger.info("mcp-docker stopped by signal")
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,8 @@
-"""The streamable HTTP transport (`--transport http`): MCP at /mcp, health at /healthz.
+"""The transports: stdio (the default) and streamable HTTP (`--transport http`: MCP at /mcp, health at
+/healthz).
+
+On stdio, a line that is not JSON-RPC gets a JSON-RPC error (-32700 parse error, -32600 invalid
+request) instead of silence, and the server keeps serving.
 
 Safe by default: binds 127.0.0.1; off loopback it refuses to start without a bearer token (see
 `config.Settings`). Every request to /mcp is checked, in this order, before the MCP SDK sees it:
@@ -20,6 +24,7 @@ import hmac
 import json
 from typing import Any
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -106,6 +111,42 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
         if want is not None and want[:2] == got[:2] and want[2] in ("*", got[2]):
             return True
     return False
+
+
+def protocol_error(exc: Exception) -> Any:
+    """The JSON-RPC error for a line the SDK could not read as a message (id unknown: null)."""
+    from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and any(e.get("type") == "json_invalid" for e in exc.errors()):
+        error = ErrorData(code=PARSE_ERROR, message="Parse error: the line is not valid JSON.")
+    else:
+        error = ErrorData(code=INVALID_REQUEST, message="Invalid request: not a JSON-RPC 2.0 message.")
+    return JSONRPCError(jsonrpc="2.0", id=None, error=error)
+
+
+async def run_stdio(server: MCPServer[Any]) -> None:
+    """Serve MCP on stdin/stdout until end of input; unreadable lines get protocol errors."""
+    from mcp.server.stdio import stdio_server
+    from mcp.shared.message import SessionMessage
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        forward, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def pump() -> None:
+            async with forward:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        logger.warning("unreadable message on stdin: {}", type(item).__name__)
+                        await write_stream.send(SessionMessage(protocol_error(item)))
+                    else:
+                        await forward.send(item)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump)
+            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+            tg.cancel_scope.cancel()
 
 
 async def _reply(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
