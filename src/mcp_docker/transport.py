@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import hmac
 import json
+import signal
+import sys
+import threading
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 from mcp.server import MCPServer
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -125,28 +130,73 @@ def protocol_error(exc: Exception) -> Any:
     return JSONRPCError(jsonrpc="2.0", id=None, error=error)
 
 
+class StdinLines:
+    """Lines of stdin, read by a daemon thread: a signal can stop the server while a read is pending
+    (a worker-thread read would hold shutdown until the client wrote something)."""
+
+    def __init__(self) -> None:
+        self._send, self._receive = anyio.create_memory_object_stream[str | None](16)
+        self._thread: threading.Thread | None = None
+
+    def _read(self, token: Any) -> None:
+        buffer = sys.stdin.buffer
+        try:
+            while True:
+                line = buffer.readline()
+                anyio.from_thread.run(self._send.send, line.decode("utf-8", "replace") if line else None, token=token)
+                if not line:
+                    return
+        except Exception:  # the event loop is gone: the server stopped
+            return
+
+    def __aiter__(self) -> StdinLines:
+        if self._thread is None:
+            token = anyio.lowlevel.current_token()
+            self._thread = threading.Thread(target=self._read, args=(token,), name="mcp-stdin", daemon=True)
+            self._thread.start()
+        return self
+
+    async def __anext__(self) -> str:
+        item = await self._receive.receive()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+
 async def run_stdio(server: MCPServer[Any]) -> None:
-    """Serve MCP on stdin/stdout until end of input; unreadable lines get protocol errors."""
+    """Serve MCP on stdin/stdout until end of input or SIGINT/SIGTERM; unreadable lines get protocol
+    errors. Stopping cancels in-flight calls (their engine requests are shut) and closes the engine client."""
     from mcp.server.stdio import stdio_server
     from mcp.shared.message import SessionMessage
 
     lowlevel = server._lowlevel_server
-    async with stdio_server() as (read_stream, write_stream):
-        forward, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(_cancel_on_signal, outer.cancel_scope)
+        async with stdio_server(stdin=StdinLines()) as (read_stream, write_stream):  # type: ignore[arg-type]
+            forward, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
 
-        async def pump() -> None:
-            async with forward:
-                async for item in read_stream:
-                    if isinstance(item, Exception):
-                        logger.warning("unreadable message on stdin: {}", type(item).__name__)
-                        await write_stream.send(SessionMessage(protocol_error(item)))
-                    else:
-                        await forward.send(item)
+            async def pump() -> None:
+                async with forward:
+                    async for item in read_stream:
+                        if isinstance(item, Exception):
+                            logger.warning("unreadable message on stdin: {}", type(item).__name__)
+                            await write_stream.send(SessionMessage(protocol_error(item)))
+                        else:
+                            await forward.send(item)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(pump)
-            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
-            tg.cancel_scope.cancel()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pump)
+                await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+                tg.cancel_scope.cancel()
+        outer.cancel_scope.cancel()
+
+
+async def _cancel_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            logger.info("signal {}: stopping", signal.Signals(signum).name)
+            scope.cancel()
+            return
 
 
 async def _reply(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
