@@ -45,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help="what destructive tools do",
         )
+        p.add_argument("--allowed-hosts", dest="http_allowed_hosts", default=argparse.SUPPRESS, help="HTTP Host values")
+        p.add_argument(
+            "--allowed-origins", dest="http_allowed_origins", default=argparse.SUPPRESS, help="HTTP Origin values"
+        )
+        p.add_argument("--max-request-bytes", dest="max_request_bytes", type=int, default=argparse.SUPPRESS)
+        p.add_argument("--max-concurrency", dest="max_concurrency", type=int, default=argparse.SUPPRESS)
+        p.add_argument("--call-timeout", dest="call_timeout", type=float, default=argparse.SUPPRESS)
+        p.add_argument("--long-call-timeout", dest="long_call_timeout", type=float, default=argparse.SUPPRESS)
+        p.add_argument("--tool-timeouts", dest="tool_timeouts", default=argparse.SUPPRESS, help="tool=seconds,...")
+        p.add_argument("--engine-timeout", dest="engine_timeout", type=float, default=argparse.SUPPRESS)
         p.add_argument("--toolsets", default=argparse.SUPPRESS, help="comma-separated toolsets")
         p.add_argument("--disabled-tools", dest="disabled_tools", default=argparse.SUPPRESS)
         p.add_argument("--log-level", dest="log_level", default=argparse.SUPPRESS)

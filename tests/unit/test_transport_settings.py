@@ -114,3 +114,39 @@ def test_timed_out_messages_say_what_happened() -> None:
     assert "MCP_DOCKER_TOOL_TIMEOUTS=docker_container_logs=SECONDS" in read
     write = str(timed_out("docker_stop_container", Level.MODERATE, 2.5))
     assert "within 2.5 s" in write and "unknown" in write and "Do not retry blindly" in write
+
+
+def test_cli_flags_set_transport_and_reliability_settings() -> None:
+    from mcp_docker.__main__ import _parser, load_settings
+
+    args = vars(
+        _parser().parse_args(
+            [
+                "serve",
+                "--allowed-hosts",
+                "a.example,b.example:8443",
+                "--allowed-origins",
+                "https://ui.example:*",
+                "--max-request-bytes",
+                "2048",
+                "--max-concurrency",
+                "7",
+                "--call-timeout",
+                "20",
+                "--long-call-timeout",
+                "600",
+                "--tool-timeouts",
+                "docker_exec_command=5",
+                "--engine-timeout",
+                "15",
+            ]
+        )
+    )
+    args.pop("command")
+    s = load_settings(args)
+    assert s.http_allowed_hosts == ["a.example", "b.example:8443"]
+    assert s.http_allowed_origins == ["https://ui.example:*"]
+    assert (s.max_request_bytes, s.max_concurrency, s.engine_timeout) == (2048, 7, 15)
+    assert s.timeout_for("docker_exec_command", long_job=False) == 5
+    assert s.timeout_for("docker_list_containers", long_job=False) == 20
+    assert s.timeout_for("docker_pull_image", long_job=True) == 600
