@@ -233,3 +233,25 @@ async def test_max_concurrency_bounds_calls_running_at_once(run_container: Calla
     assert len(timed_out) == 2 and len(met) == 1
     assert all("did not finish within 3 s" in error_text(r) for r in timed_out)
     assert structured(met[0])["stdout"] == "met\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_silent_engine_answers_within_the_connect_timeout(mode: str, tmp_path: Path) -> None:
+    """An endpoint that accepts connections but never answers (a hung engine) is reported as
+    unavailable after MCP_DOCKER_CONNECT_TIMEOUT, not waited on for the whole call timeout."""
+    import socket
+
+    path = tmp_path / "silent.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(64)
+    try:
+        eng = Engine(base_url=f"unix://{path}", connect_timeout=1)
+        async with Client(create_server(allow_settings(), engine=eng), mode=mode) as c:
+            result, took = await timed_call(c, "docker_list_containers", {})
+            text = error_text(result)
+            assert "did not answer within 1 s" in text and "MCP_DOCKER_CONNECT_TIMEOUT" in text
+            assert "mcp-docker doctor" in text
+            assert took < FAST
+    finally:
+        listener.close()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from mcp_docker.utils.errors import DockerDaemonUnavailable, engine_errors, map_engine_error
+from mcp_docker.utils.errors import DockerDaemonUnavailable, OperationTimeout, engine_errors, map_engine_error
 from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
@@ -234,11 +234,18 @@ class Engine:
         import docker
 
         kwargs: dict[str, Any] = {"version": "auto", "timeout": self.connect_timeout, "max_pool_size": 32}
-        with engine_errors():
-            if self.base_url:
-                client = docker.DockerClient(base_url=self.base_url, **kwargs)
-            else:
-                client = docker.from_env(environment=self.environment, **kwargs)
+        try:
+            with engine_errors():
+                if self.base_url:
+                    client = docker.DockerClient(base_url=self.base_url, **kwargs)
+                else:
+                    client = docker.from_env(environment=self.environment, **kwargs)
+        except OperationTimeout as exc:
+            # Nothing was asked of the engine yet: a silent engine is an unavailable one.
+            raise DockerDaemonUnavailable(
+                f"The Docker engine at {self.endpoint} did not answer within {self.connect_timeout:g} s "
+                "(MCP_DOCKER_CONNECT_TIMEOUT)."
+            ) from exc
         # Negotiated under the short connect timeout; ordinary calls get the longer one.
         client.api.timeout = self.timeout
         _track_adapters(client.api)
