@@ -290,3 +290,29 @@ def test_cli_serves_http_and_stops_cleanly_on_sigterm() -> None:
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert out == ""
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("mode", MODES)
+async def test_cancelled_call_over_http_stops_its_engine_request(mode: str, run_container: Callable[..., Any]) -> None:
+    import anyio
+
+    from mcp_docker.docker.client import Engine
+
+    container = run_container("sleep 300")
+    eng = Engine()
+    with running_http(allow_settings(http_token=TOKEN), engine=eng) as server:
+        async with mcp_client(server, mode) as c:
+            with anyio.move_on_after(1.5) as scope:
+                await c.call_tool("docker_exec_command", {"container": container.name, "command": ["sleep", "30"]})
+            assert scope.cancelled_caught
+            with anyio.move_on_after(10):
+                while eng.inflight:
+                    await anyio.sleep(0.05)
+            assert eng.inflight == 0, "the cancelled call's engine request is still running"
+            assert eng.aborted_connections >= 1
+            out = structured(
+                await c.call_tool("docker_exec_command", {"container": container.name, "command": "echo ok"})
+            )
+            assert out["stdout"] == "ok\n"
+    eng.close()
