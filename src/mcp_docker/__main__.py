@@ -45,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help="what destructive tools do",
         )
+        p.add_argument("--allowed-hosts", dest="http_allowed_hosts", default=argparse.SUPPRESS, help="HTTP Host values")
+        p.add_argument(
+            "--allowed-origins", dest="http_allowed_origins", default=argparse.SUPPRESS, help="HTTP Origin values"
+        )
+        p.add_argument("--max-request-bytes", dest="max_request_bytes", type=int, default=argparse.SUPPRESS)
+        p.add_argument("--max-concurrency", dest="max_concurrency", type=int, default=argparse.SUPPRESS)
+        p.add_argument("--call-timeout", dest="call_timeout", type=float, default=argparse.SUPPRESS)
+        p.add_argument("--long-call-timeout", dest="long_call_timeout", type=float, default=argparse.SUPPRESS)
+        p.add_argument("--tool-timeouts", dest="tool_timeouts", default=argparse.SUPPRESS, help="tool=seconds,...")
+        p.add_argument("--engine-timeout", dest="engine_timeout", type=float, default=argparse.SUPPRESS)
         p.add_argument("--toolsets", default=argparse.SUPPRESS, help="comma-separated toolsets")
         p.add_argument("--disabled-tools", dest="disabled_tools", default=argparse.SUPPRESS)
         p.add_argument("--log-level", dest="log_level", default=argparse.SUPPRESS)
@@ -93,21 +103,26 @@ def serve(settings: Settings) -> int:
     import anyio
 
     from mcp_docker.server import create_server
-    from mcp_docker.utils.logger import configure_logging
+    from mcp_docker.transport import run_http, run_stdio
+    from mcp_docker.utils.logger import configure_logging, logger
 
     server = create_server(settings)
     configure_logging(settings.log_level, settings.log_json)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM stops the server like Ctrl-C: in-flight calls are cancelled (which stops their engine
+    # requests), the lifespan closes the engine client, and the process exits 0 without a traceback.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if settings.transport == "http":
-            from mcp_docker.transport import run_http
-
             anyio.run(run_http, server, settings)
         else:
-            anyio.run(server.run_stdio_async)
+            anyio.run(run_stdio, server)  # returns at end of stdin
     except KeyboardInterrupt:
-        pass
+        logger.info("mcp-docker stopped by signal")
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

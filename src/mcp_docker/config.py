@@ -78,6 +78,34 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the HTTP transport binds.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP transport.")
     http_token: str | None = Field(None, description="Bearer token HTTP clients must send.")
+    http_allowed_hosts: CsvList = Field(
+        default_factory=list,
+        description="Host header values HTTP clients may use (host or host:port, 'name:*' for any port); "
+        "default: loopback names and the bind address.",
+    )
+    http_allowed_origins: CsvList = Field(
+        default_factory=list,
+        description="Browser Origin values allowed (e.g. 'https://app.example:*'); default: the allowed hosts "
+        "over http/https. Requests without an Origin (non-browser clients) are allowed.",
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest HTTP request body accepted (bytes); larger ones get 413."
+    )
+
+    # Reliability
+    max_concurrency: int = Field(
+        32, ge=1, le=1024, description="Most tool calls that work on the engine at the same time (others wait)."
+    )
+    call_timeout: float = Field(
+        300.0, gt=0, description="Seconds an ordinary tool call may take in all before it is stopped."
+    )
+    long_call_timeout: float = Field(
+        1800.0, gt=0, description="Seconds a long job (pull, push, build, compose) may take before it is stopped."
+    )
+    tool_timeouts: CsvList = Field(
+        default_factory=list,
+        description="Per-tool maximum seconds, 'tool=seconds' comma-separated (overrides the two above).",
+    )
 
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
@@ -115,7 +143,15 @@ class Settings(BaseSettings):
     )
     audit_log: Path | None = Field(None, description="File for a JSON-lines audit of state-changing calls.")
 
-    @field_validator("toolsets", "disabled_tools", "allowed_bind_roots", mode="before")
+    @field_validator(
+        "toolsets",
+        "disabled_tools",
+        "allowed_bind_roots",
+        "http_allowed_hosts",
+        "http_allowed_origins",
+        "tool_timeouts",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -139,6 +175,27 @@ class Settings(BaseSettings):
         """The configured engines; empty when the server manages one engine found like the docker CLI."""
         return parse_hosts(self.hosts) if self.hosts else []
 
+    @field_validator("tool_timeouts")
+    @classmethod
+    def _tool_timeouts(cls, value: list[str]) -> list[str]:
+        for item in value:
+            name, sep, seconds = item.partition("=")
+            try:
+                ok = bool(sep and name.strip()) and float(seconds) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"tool_timeouts entry {item!r} must look like 'docker_build_image=1800'")
+        return value
+
+    def timeout_for(self, tool: str, long_job: bool) -> float:
+        """The most seconds one call of `tool` may take (per-tool setting, else by kind)."""
+        for item in self.tool_timeouts:
+            name, _, seconds = item.partition("=")
+            if name.strip() == tool:
+                return float(seconds)
+        return self.long_call_timeout if long_job else self.call_timeout
+
     @model_validator(mode="after")
     def _http_needs_token_off_loopback(self) -> Settings:
         if self.transport == "http" and not self.http_token and not _is_loopback(self.http_host):
@@ -147,6 +204,11 @@ class Settings(BaseSettings):
                 "(or bind 127.0.0.1)"
             )
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """True for 'localhost' and loopback addresses (127.0.0.0/8, ::1)."""
+    return _is_loopback(host)
 
 
 def _is_loopback(host: str) -> bool:

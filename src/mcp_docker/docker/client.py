@@ -8,16 +8,116 @@ again on the next call without restarting the server.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp_docker.utils.errors import DockerDaemonUnavailable, engine_errors, map_engine_error
+import anyio
+import anyio.to_thread
+
+from mcp_docker.utils.errors import DockerDaemonUnavailable, OperationTimeout, engine_errors, map_engine_error
 from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
     import docker
+
+T = TypeVar("T")
+
+
+class CallCancelled(Exception):
+    """Raised in a worker thread whose call was cancelled before it reached the engine."""
+
+
+class CallHandle:
+    """The engine connections one tool call is using, so that cancelling the call can close them.
+
+    A cancelled call's worker thread is usually blocked reading a socket (exec, logs, stats, a
+    stream): shutting the socket down makes that read end at once, so the thread finishes instead of
+    lingering until the engine answers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conns: set[Any] = set()
+        self.aborted = False
+        self.started = False
+        self.finished = threading.Event()
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.add(conn)
+            aborted = self.aborted
+        if aborted:
+            _shutdown(conn)
+
+    def detach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+
+    def abort(self) -> int:
+        """Stop every engine request of this call; returns how many connections were shut down."""
+        with self._lock:
+            self.aborted = True
+            conns = list(self._conns)
+        return sum(_shutdown(conn) for conn in conns)
+
+
+def _shutdown(conn: Any) -> bool:
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    return True
+
+
+_CURRENT_CALL: ContextVar[CallHandle | None] = ContextVar("mcp_docker_call", default=None)
+
+
+def _track_pool(pool: Any) -> Any:
+    """Make a urllib3 pool tell the current call which connections it hands out (once per pool)."""
+    if getattr(pool, "_mcp_docker_tracked", False):
+        return pool
+    get_conn, put_conn = pool._get_conn, pool._put_conn
+
+    def tracked_get(*args: Any, **kwargs: Any) -> Any:
+        conn = get_conn(*args, **kwargs)
+        handle = _CURRENT_CALL.get()
+        if handle is not None:
+            conn._mcp_docker_call = handle
+            handle.attach(conn)
+        return conn
+
+    def tracked_put(conn: Any) -> Any:
+        handle = getattr(conn, "_mcp_docker_call", None)
+        if handle is not None:
+            conn._mcp_docker_call = None
+            handle.detach(conn)
+        return put_conn(conn)
+
+    pool._get_conn, pool._put_conn = tracked_get, tracked_put
+    pool._mcp_docker_tracked = True
+    return pool
+
+
+def _track_adapters(api: Any) -> None:
+    """Hook every transport adapter of a docker-py APIClient (unix, tcp, tls, ssh) so calls can be aborted."""
+    for adapter in getattr(api, "adapters", {}).values():
+        for method in ("get_connection", "get_connection_with_tls_context"):
+            original = getattr(adapter, method, None)
+            if original is None or getattr(original, "_mcp_docker_tracked", False):
+                continue
+
+            def wrapped(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                return _track_pool(_original(*args, **kwargs))
+
+            wrapped._mcp_docker_tracked = True  # type: ignore[attr-defined]
+            setattr(adapter, method, wrapped)
 
 
 @dataclass(frozen=True)
@@ -67,6 +167,64 @@ class Engine:
         self.base_url = base_url
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self.aborted_connections = 0
+        """Engine connections shut down because their call was cancelled (for tests and diagnostics)."""
+
+    async def run_async(self, call: Callable[[], Any]) -> Any:
+        """Await an async tool body so that, if it is cancelled, the engine requests its worker threads
+        started (anyio.to_thread inherits the call's context) are shut down too."""
+        handle = CallHandle()
+        token = _CURRENT_CALL.set(handle)
+        try:
+            return await call()
+        except anyio.get_cancelled_exc_class():
+            self.aborted_connections += handle.abort()
+            raise
+        finally:
+            _CURRENT_CALL.reset(token)
+
+    @property
+    def inflight(self) -> int:
+        """Worker threads currently running a call on this engine (0 once every call has ended)."""
+        return self._inflight
+
+    async def run_sync(self, call: Callable[[], T]) -> T:
+        """Run blocking docker-py work on a worker thread; cancelling stops its engine requests.
+
+        On cancellation (client cancel, timeout, shutdown) the call's connections are shut down, which
+        ends the thread's blocking read, and the thread is awaited (a little while) before the
+        cancellation goes on: nothing keeps running behind the caller's back."""
+        handle = CallHandle()
+
+        def work() -> T:
+            with self._inflight_lock:
+                self._inflight += 1
+            handle.started = True
+            try:
+                if handle.aborted:
+                    raise CallCancelled("cancelled before it started")
+                return call()
+            finally:
+                with self._inflight_lock:
+                    self._inflight -= 1
+                handle.finished.set()
+
+        token = _CURRENT_CALL.set(handle)
+        try:
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                closed = handle.abort()
+                self.aborted_connections += closed
+                logger.debug("call cancelled; shut down {} engine connection(s)", closed)
+                with anyio.move_on_after(self.connect_timeout):
+                    while handle.started and not handle.finished.is_set():
+                        await anyio.sleep(0.01)
+            raise
+        finally:
+            _CURRENT_CALL.reset(token)
 
     @property
     def endpoint(self) -> str:
@@ -76,18 +234,26 @@ class Engine:
         import docker
 
         kwargs: dict[str, Any] = {"version": "auto", "timeout": self.connect_timeout, "max_pool_size": 32}
-        with engine_errors():
-            if self.base_url and self.base_url.startswith("context:"):
-                # A docker CLI context carries its own endpoint and TLS material.
-                client = docker.DockerClient.from_context(self.base_url.removeprefix("context:"), **kwargs)
-            elif self.base_url:
-                # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
-                ssh = self.base_url.startswith("ssh://")
-                client = docker.DockerClient(base_url=self.base_url, use_ssh_client=ssh, **kwargs)
-            else:
-                client = docker.from_env(environment=self.environment, **kwargs)
+        try:
+            with engine_errors():
+                if self.base_url and self.base_url.startswith("context:"):
+                    # A docker CLI context carries its own endpoint and TLS material.
+                    client = docker.DockerClient.from_context(self.base_url.removeprefix("context:"), **kwargs)
+                elif self.base_url:
+                    # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
+                    ssh = self.base_url.startswith("ssh://")
+                    client = docker.DockerClient(base_url=self.base_url, use_ssh_client=ssh, **kwargs)
+                else:
+                    client = docker.from_env(environment=self.environment, **kwargs)
+        except OperationTimeout as exc:
+            # Nothing was asked of the engine yet: a silent engine is an unavailable one.
+            raise DockerDaemonUnavailable(
+                f"The Docker engine at {self.endpoint} did not answer within {self.connect_timeout:g} s "
+                "(MCP_DOCKER_CONNECT_TIMEOUT)."
+            ) from exc
         # Negotiated under the short connect timeout; ordinary calls get the longer one.
         client.api.timeout = self.timeout
+        _track_adapters(client.api)
         logger.debug("engine client ready: {} (API {})", self.endpoint, client.api.api_version)
         return client
 

@@ -19,11 +19,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-import anyio.to_thread
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+from mcp_docker.reliability import call_guard, new_limiter
 from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
 from mcp_docker.utils.safety import Level, check_allowed
 
@@ -82,6 +83,13 @@ class AppState:
         name = CURRENT_HOST.get()
         return self.engines[name] if name is not None and name in self.engines else self.engine
 
+    limiter: anyio.CapacityLimiter | None = None
+    """Bounds the calls running at once (MCP_DOCKER_MAX_CONCURRENCY); made from the settings."""
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = new_limiter(self.settings)
+
 
 CURRENT_HOST: ContextVar[str | None] = ContextVar("mcp_docker_current_host", default=None)
 """The named engine the running call was routed to (see tools/hosts.py); copied into worker threads."""
@@ -129,13 +137,16 @@ def docker_tool(
             state = app_state(ctx)
             subject_name = kwargs.get(subject) if subject else None
             try:
-                check_allowed(name, spec.call_level(kwargs), toolset, state.settings)
-                with engine_errors(subject, str(subject_name) if subject_name is not None else None):
-                    if is_async:
-                        result = await cast(Callable[P, Awaitable[R]], fn)(*args, **kwargs)
-                    else:
+                level_now = spec.call_level(kwargs)
+                check_allowed(name, level_now, toolset, state.settings)
+                assert state.limiter is not None
+                async with call_guard(state.limiter, state.settings, name, level_now, long_job=is_async):
+                    with engine_errors(subject, str(subject_name) if subject_name is not None else None):
                         call = functools.partial(fn, *args, **kwargs)
-                        result = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+                        if is_async:
+                            result = await state.current_engine().run_async(call)
+                        else:
+                            result = await state.current_engine().run_sync(call)
             except MCPDockerError as exc:
                 state.current_engine().unavailable(exc)
                 raise exc.to_tool_error() from exc
