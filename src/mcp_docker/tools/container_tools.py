@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +33,10 @@ from mcp_docker.utils.policy import (
     check_container_request,
     check_exec_request,
 )
-from mcp_docker.utils.safety import Level
+from mcp_docker.utils.safety import Level, quote
+
+if TYPE_CHECKING:
+    from mcp_docker.docker.client import Engine
 
 MANAGED_LABEL = "mcp-docker.managed"
 
@@ -302,7 +306,28 @@ def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTim
     return _state(ctx, container)
 
 
-@docker_tool(Level.DESTRUCTIVE, "containers", title="Remove container", subject="container")
+def _removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
+    """What removing this container loses, from the engine's own view of it."""
+    data = eng.api.inspect_container(arguments["container"])
+    name, state = data["Name"].lstrip("/"), data["State"]["Status"]
+    lines = [
+        f"Remove container {quote(name)} (id {data['Id'][:12]}, image {quote(data['Config'].get('Image'))}, {state})?",
+        "Lost for good: its writable layer, every file created or changed inside it.",
+    ]
+    if state in ("running", "restarting", "paused") and arguments.get("force"):
+        lines.append("It is running: it will be killed first (force=true).")
+    anonymous = [
+        m["Name"][:12]
+        for m in data.get("Mounts") or []
+        if m.get("Type") == "volume" and re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
+    ]
+    if arguments.get("volumes") and anonymous:
+        lines.append(f"Also deleted (volumes=true): its anonymous volumes {', '.join(anonymous)} and their data.")
+    lines.append("Named volumes and host files it mounts are kept.")
+    return "\n".join(lines)
+
+
+@docker_tool(Level.DESTRUCTIVE, "containers", title="Remove container", subject="container", confirm=_removal_question)
 def docker_remove_container(
     ctx: Ctx,
     container: ContainerRef,
