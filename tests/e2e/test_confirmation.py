@@ -6,15 +6,18 @@ The user's answer comes from the client's elicitation callback; the model has no
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import docker
 import pytest
 from mcp import Client
 from mcp.types import ElicitRequestParams, ElicitResult
+from pydantic import BaseModel, Field
 
 from mcp_docker.config import Settings
 from mcp_docker.server import create_server
+from mcp_docker.tools.base import TOOLS, Ctx, docker_tool, engine
+from mcp_docker.utils.safety import Level
 from tests.conftest import MODES, error_text, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
@@ -132,3 +135,62 @@ async def test_missing_container_is_reported_without_asking(mode: str, unique: C
         text = error_text(await client.call_tool("docker_remove_container", {"container": unique("ghost")}))
     assert "No such container" in text
     assert user.questions == []
+
+
+class Done(BaseModel):
+    action: str
+
+
+@docker_tool(
+    Level.DESTRUCTIVE,
+    "containers",
+    title="Test action tool",
+    subject="container",
+    action_levels={"look": Level.SAFE, "wipe": Level.DESTRUCTIVE},
+)
+def docker_test_actions(
+    ctx: Ctx,
+    action: Annotated[str, Field(description="look or wipe")],
+    container: Annotated[str, Field(description="Container.")],
+) -> Done:
+    """A test tool declared like compose's: look inspects, wipe removes the container."""
+    if action == "wipe":
+        engine(ctx).api.remove_container(container, force=True)
+    else:
+        engine(ctx).api.inspect_container(container)
+    return Done(action=action)
+
+
+ACTION_SPEC = TOOLS.pop("docker_test_actions")  # kept out of the real tool list
+
+
+def _action_tool_server() -> Any:
+    server = create_server(Settings())
+    server.add_tool(ACTION_SPEC.fn, name=ACTION_SPEC.name)
+    return server
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_action_levels_ask_only_for_the_destructive_action_with_a_generic_question(
+    mode: str, docker_client: docker.DockerClient, run_container: Callable[..., Any]
+) -> None:
+    c = run_container()
+    decline, accept = User("decline"), User("accept")
+    async with Client(_action_tool_server(), mode=mode, elicitation_callback=decline) as client:
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "docker_test_actions")
+        assert set(tool.input_schema["properties"]) == {"action", "container"}
+        structured(await client.call_tool("docker_test_actions", {"action": "look", "container": c.name}))
+        assert decline.questions == []
+        assert "declined" in error_text(
+            await client.call_tool("docker_test_actions", {"action": "wipe", "container": c.name})
+        )
+    assert docker_client.containers.get(c.name).status == "running"
+    async with Client(_action_tool_server(), mode=mode, elicitation_callback=accept) as client:
+        structured(await client.call_tool("docker_test_actions", {"action": "wipe", "container": c.name}))
+    assert not _exists(docker_client, c.name)
+    assert decline.questions == accept.questions
+    assert decline.questions[0].splitlines()[:3] == [
+        "Test action tool (docker_test_actions).",
+        f"Target: container '{c.name}'",
+        "With: action='wipe'",
+    ]

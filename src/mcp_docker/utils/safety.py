@@ -140,11 +140,13 @@ def quote(value: object, limit: int = 120) -> str:
 
 def generic_question(name: str, title: str, subject: str | None, arguments: dict[str, Any]) -> str:
     """The fallback question: the tool, its target and every argument given, quoted."""
-    target = f" {subject} {quote(arguments[subject])}" if subject and arguments.get(subject) is not None else ""
+    lines = [f"{title} ({name})."]
+    if subject and arguments.get(subject) is not None:
+        lines.append(f"Target: {subject} {quote(arguments[subject])}")
     given = ", ".join(
         f"{k}={quote(v)}" for k, v in arguments.items() if v not in (None, False, [], {}) and k != subject
     )
-    return (
-        f"{title}{target} ({name}{', ' + given if given else ''}).\n"
-        "This is a destructive operation: what it removes cannot be recovered. Proceed?"
-    )
+    if given:
+        lines.append(f"With: {given}")
+    lines.append("This is a destructive operation: what it removes cannot be recovered. Proceed?")
+    return "\n".join(lines)
