@@ -18,7 +18,7 @@ from mcp_docker.config import Settings
 from mcp_docker.server import create_server
 from mcp_docker.tools.base import TOOLS, Ctx, docker_tool, engine
 from mcp_docker.utils.safety import Level
-from tests.conftest import MODES, error_text, structured
+from tests.conftest import MODES, error_text, stdio_params, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -194,3 +194,39 @@ async def test_action_levels_ask_only_for_the_destructive_action_with_a_generic_
         f"Target: container '{c.name}'",
         "With: action='wipe'",
     ]
+
+
+async def test_confirmation_over_stdio(docker_client: docker.DockerClient, run_container: Callable[..., Any]) -> None:
+    """The real server process, default settings: a decline leaves the container, a yes removes it."""
+    c = run_container()
+    decline, accept = User("decline"), User("accept")
+    params = stdio_params({"MCP_DOCKER_DESTRUCTIVE": "confirm"})
+    async with Client(params, mode="legacy", elicitation_callback=decline) as client:
+        assert "declined" in error_text(
+            await client.call_tool("docker_remove_container", {"container": c.name, "force": True})
+        )
+    assert docker_client.containers.get(c.name).status == "running"
+    async with Client(params, elicitation_callback=accept) as client:
+        structured(await client.call_tool("docker_remove_container", {"container": c.name, "force": True}))
+    assert not _exists(docker_client, c.name)
+    assert c.name in decline.questions[0] and c.name in accept.questions[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "word"),
+    [
+        ({"MCP_DOCKER_ALLOWED_CAPABILITIES": "SYS_ADMIN,SUPERPOWERS"}, "SUPERPOWERS"),
+        ({"MCP_DOCKER_ALLOWED_BIND_ROOTS": "relative/dir"}, "absolute"),
+        ({"MCP_DOCKER_DISABLED_TOOLS": "docker_nope"}, "docker_nope"),
+        ({"MCP_DOCKER_AUDIT_LOG": "/nonexistent-dir/audit.jsonl"}, "MCP_DOCKER_AUDIT_LOG"),
+    ],
+)
+def test_bad_safety_settings_stop_the_command_at_start_up(
+    env: dict[str, str], word: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mcp_docker.__main__ import main
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["serve"]) == 2
+    assert word in capsys.readouterr().err
