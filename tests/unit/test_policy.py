@@ -91,7 +91,7 @@ def test_api_volume_options_are_flattened() -> None:
     spec = MountSpec.model_validate(
         {
             "Type": "volume",
-            "Source": "v",
+            "Source": "vol",
             "Target": "/x",
             "VolumeOptions": {"driverconfig": {"NAME": "local", "Options": {"o": "bind", "device": "/root"}}},
         }
@@ -215,3 +215,23 @@ def test_redaction() -> None:
     assert len(out["note"]) == 501
     assert out["obj"] == "/x" and out["nothing"] is None
     assert redact(MountSpec(type="tmpfs", target="/t")) == {"type": "tmpfs", "target": "/t", "read_only": False}
+
+
+def test_mount_and_path_validators() -> None:
+    from pydantic import ValidationError as PydanticValidationError
+
+    from mcp_docker.utils import validation
+    from mcp_docker.utils.errors import ValidationError
+
+    assert validation.container_path("/data") == "/data"
+    assert validation.volume_name("my-data.1") == "my-data.1"
+    for bad in ("data", "", "/x\n/y"):
+        with pytest.raises(ValidationError, match="absolute path"):
+            validation.container_path(bad)
+    for bad in ("x", "/etc", "../x", "a b"):
+        with pytest.raises(ValidationError, match="volume name"):
+            validation.volume_name(bad)
+    with pytest.raises(PydanticValidationError, match="absolute path"):
+        MountSpec.model_validate({"type": "tmpfs", "target": "relative"})
+    with pytest.raises(PydanticValidationError, match="volume name"):
+        MountSpec.model_validate({"type": "volume", "source": "/etc", "target": "/x"})

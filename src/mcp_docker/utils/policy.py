@@ -28,7 +28,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcp_docker.config import Settings, normalise_capability
-from mcp_docker.utils.errors import UnsafeOperation
+from mcp_docker.utils import validation
+from mcp_docker.utils.errors import UnsafeOperation, ValidationError
 
 _NAMESPACE_OK = {"", "default", "private", "bridge", "none", "shareable"}
 _ENGINE_SOCKETS = (
@@ -375,6 +376,16 @@ class MountSpec(BaseModel):
             name = _MOUNT_KEYS.get(low, str(key))
             out[name] = value.strip().lower() if name == "type" and isinstance(value, str) else value
         return out
+
+    @model_validator(mode="after")
+    def _valid(self) -> MountSpec:
+        try:
+            validation.container_path(self.target, "mount target")
+            if self.type == "volume" and self.source:
+                validation.volume_name(self.source)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from None
+        return self
 
     def request(self) -> MountRequest:
         return MountRequest(
