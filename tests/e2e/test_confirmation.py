@@ -230,3 +230,20 @@ def test_bad_safety_settings_stop_the_command_at_start_up(
         monkeypatch.setenv(key, value)
     assert main(["serve"]) == 2
     assert word in capsys.readouterr().err
+
+
+async def test_question_names_the_anonymous_volumes_that_go_with_the_container(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str]
+) -> None:
+    from tests.conftest import TEST_LABELS
+
+    name = unique("withvol")
+    docker_client.api.create_container(test_image, ["sleep", "300"], name=name, labels=TEST_LABELS, volumes=["/data"])
+    volume = docker_client.api.inspect_container(name)["Mounts"][0]["Name"]
+    user = User("accept")
+    async with Client(create_server(Settings()), elicitation_callback=user) as client:
+        structured(await client.call_tool("docker_remove_container", {"container": name, "volumes": True}))
+    assert f"anonymous volumes {volume[:12]}" in user.questions[0]
+    assert "created" in user.questions[0] and "killed" not in user.questions[0]
+    assert docker_client.volumes.list(filters={"name": volume}) == []
+    assert not _exists(docker_client, name)

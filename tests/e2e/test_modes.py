@@ -129,6 +129,7 @@ async def test_audit_log_records_state_changing_calls_with_secrets_redacted(
             )
         )
         error_text(await client.call_tool("docker_remove_container", {"container": name, "force": True}))
+        error_text(await client.call_tool("docker_remove_container", {"container": unique("ghost")}))
         error_text(await client.call_tool("docker_start_container", {"container": unique("ghost")}))
         structured(await client.call_tool("docker_list_containers", {}))
     assert docker_client.containers.get(name).status == "running"
@@ -141,6 +142,7 @@ async def test_audit_log_records_state_changing_calls_with_secrets_redacted(
         ("docker_create_container", "ok"),
         ("docker_create_container", "refused"),
         ("docker_remove_container", "declined"),
+        ("docker_remove_container", "error"),
         ("docker_start_container", "error"),
     ]
     first = lines[0]
@@ -148,4 +150,8 @@ async def test_audit_log_records_state_changing_calls_with_secrets_redacted(
     assert first["arguments"]["name"] == name
     assert first["arguments"]["environment"] == {"DB_PASSWORD": "***", "PLAIN": "***"}
     assert first["arguments"]["command"] == ["sh", "-c", "sleep 300", "--password", "***", "API_TOKEN=***"]
-    assert "privileged" in lines[1]["detail"] and "No such container" in lines[3]["detail"]
+    assert (
+        "privileged" in lines[1]["detail"]
+        and "No such container" in lines[3]["detail"]
+        and "No such container" in lines[4]["detail"]
+    )

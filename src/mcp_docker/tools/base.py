@@ -225,6 +225,7 @@ def _ask_before_running(
             with engine_errors(subject, str(target) if target is not None else None):
                 question = describe(state.engine, arguments)
         except MCPDockerError as exc:
+            _audit(spec.name, level, state.settings, arguments, exc)
             raise exc.to_tool_error() from exc
         return Elicit(question, Confirmation)
 
