@@ -18,6 +18,60 @@ TOOLSETS = ("containers", "images", "networks", "volumes", "system", "compose", 
 
 CsvList = Annotated[list[str], NoDecode]
 
+# Docker's default capability set: re-adding one of these with cap_add changes nothing.
+DEFAULT_CAPABILITIES = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SYS_CHROOT",
+    "MKNOD",
+    "AUDIT_WRITE",
+    "SETFCAP",
+)
+LINUX_CAPABILITIES = (
+    *DEFAULT_CAPABILITIES,
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "DAC_READ_SEARCH",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "NET_ADMIN",
+    "NET_BROADCAST",
+    "PERFMON",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
+)
+
+
+def normalise_capability(name: str) -> str:
+    """`cap_sys_admin`, `CAP_SYS_ADMIN`, ` sys_admin ` → `SYS_ADMIN` (the engine accepts all of them)."""
+    text = name.strip().upper()
+    return text[4:] if text.startswith("CAP_") else text
+
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
@@ -142,11 +196,25 @@ class Settings(BaseSettings):
         description="Host directories under which bind mounts are allowed (default: none).",
     )
     audit_log: Path | None = Field(None, description="File for a JSON-lines audit of state-changing calls.")
+    allow_privileged: bool = Field(False, description="Allow privileged containers (full access to the host).")
+    allowed_capabilities: CsvList = Field(
+        default_factory=lambda: list(DEFAULT_CAPABILITIES),
+        description="Linux capabilities cap_add may name (default: Docker's own default set; 'ALL' allows any).",
+    )
+    allow_host_namespaces: bool = Field(
+        False, description="Allow host and container: modes for network, pid, ipc, uts, userns and cgroupns."
+    )
+    allow_devices: bool = Field(False, description="Allow host devices in containers.")
+    allow_unconfined: bool = Field(
+        False, description="Allow security options other than no-new-privileges (seccomp, apparmor, label...)."
+    )
+    allow_exec_shell: bool = Field(True, description="Allow exec of an explicit shell with -c (['sh', '-c', '...']).")
 
     @field_validator(
         "toolsets",
         "disabled_tools",
         "allowed_bind_roots",
+        "allowed_capabilities",
         "http_allowed_hosts",
         "http_allowed_origins",
         "tool_timeouts",
@@ -195,6 +263,23 @@ class Settings(BaseSettings):
             if name.strip() == tool:
                 return float(seconds)
         return self.long_call_timeout if long_job else self.call_timeout
+
+    @field_validator("allowed_capabilities")
+    @classmethod
+    def _known_capabilities(cls, value: list[str]) -> list[str]:
+        names = [normalise_capability(v) for v in value]
+        unknown = sorted(set(names) - set(LINUX_CAPABILITIES) - {"ALL"})
+        if unknown:
+            raise ValueError(f"unknown capability name(s) {unknown}")
+        return names
+
+    @field_validator("allowed_bind_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[str]) -> list[str]:
+        relative = [v for v in value if not v.startswith("/")]
+        if relative:
+            raise ValueError(f"bind roots must be absolute paths, got {relative}")
+        return value
 
     @model_validator(mode="after")
     def _http_needs_token_off_loopback(self) -> Settings:

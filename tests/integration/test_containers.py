@@ -320,12 +320,16 @@ async def test_exec_returns_exit_code_and_output(client: Client, run_container: 
     assert data["exit_code"] == 0
     assert data["stdout"] == "hi there\n"
 
-    # A string is split like a shell would, but never run by one: the ';' reaches echo as an argument.
+    # A string is split like a shell would, but never run by one; quoted shell characters are plain text.
     data = structured(
-        await client.call_tool("docker_exec_command", {"container": c.name, "command": "echo 'a b' ; id"})
+        await client.call_tool("docker_exec_command", {"container": c.name, "command": "echo 'a b' ';' id"})
     )
     assert data["command"] == ["echo", "a b", ";", "id"]
     assert data["stdout"] == "a b ; id\n"
+    # Unquoted shell syntax would not mean what it says without a shell: refused (tests/integration/test_safety.py).
+    assert "shell syntax" in error_text(
+        await client.call_tool("docker_exec_command", {"container": c.name, "command": "echo 'a b' ; id"})
+    )
 
     data = structured(
         await client.call_tool(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import TEST_LABELS, error_text, structured
-from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
+from tests.engine import PREFIX, TEST_LABEL, TEST_LABEL_VALUE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -116,3 +117,17 @@ async def test_missing_volume_errors_point_at_list_tool(client: Client, unique: 
         text = error_text(await client.call_tool(tool, {"volume": missing}))
         assert f"No such volume '{missing}'" in text, (tool, text)
         assert "docker_list_volumes" in text, (tool, text)
+
+
+async def test_create_volume_refuses_bind_in_disguise(client: Client, docker_client: docker.DockerClient) -> None:
+    """A local volume whose driver options bind a host path is a bind mount: refused, nothing created."""
+    name = f"{PREFIX}bindvol-{uuid.uuid4().hex[:8]}"
+    text = error_text(
+        await client.call_tool(
+            "docker_create_volume",
+            {"name": name, "driver_opts": {"type": "none", "o": "bind", "device": "/etc"}, "labels": TEST_LABELS},
+        )
+    )
+    assert "MCP_DOCKER_ALLOWED_BIND_ROOTS" in text
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(name)

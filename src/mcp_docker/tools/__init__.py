@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 from mcp_docker.tools.base import TOOLS, ToolSpec
 from mcp_docker.tools.hosts import with_host_argument
 from mcp_docker.tools.schema import compact_input, shallow_output
+from mcp_docker.utils import audit
 from mcp_docker.utils.safety import Level, annotations_for, refusal
 
 if TYPE_CHECKING:
@@ -40,11 +41,13 @@ def all_tools() -> dict[str, ToolSpec]:
 
 
 def check_tool_names(settings: Settings) -> None:
-    """An unknown tool name in a setting is an error at start-up, never silently ignored."""
+    """An unknown tool name in a setting is an error at start-up, never silently ignored; so is an audit
+    log that cannot be written."""
     known = all_tools()
     unknown = sorted(set(settings.disabled_tools) - set(known))
     if unknown:
         raise ValueError(f"MCP_DOCKER_DISABLED_TOOLS names unknown tool(s): {', '.join(unknown)}")
+    audit.ensure(settings.audit_log)
 
 
 def register_tools(server: MCPServer, settings: Settings) -> list[str]:

@@ -5,6 +5,9 @@
 wrapper is the single place where, on every call:
 
 - the settings are checked again (a tool hidden at registration cannot be called anyway);
+- a destructive call runs only with the user's confirmation (MCP_DOCKER_DESTRUCTIVE=confirm): the
+  question is asked by a resolver on a hidden parameter (`_ask_before_running`);
+- MODERATE and DESTRUCTIVE calls are written to the audit log (`_audit`, when configured);
 - the blocking docker-py work runs on a worker thread;
 - engine errors are mapped to the project's hierarchy and reach the model as a `ToolError`;
 - a pydantic result becomes structured content plus a compact JSON text block.
@@ -17,16 +20,31 @@ import inspect
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
 import anyio
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from mcp_docker.reliability import call_guard, new_limiter
-from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
-from mcp_docker.utils.safety import Level, check_allowed
+from mcp_docker.utils import audit
+from mcp_docker.utils.errors import Kind, MCPDockerError, UnsafeOperation, engine_errors
+from mcp_docker.utils.logger import logger
+from mcp_docker.utils.safety import (
+    Confirmation,
+    ConfirmationDeclined,
+    Level,
+    NoQuestion,
+    check_allowed,
+    check_confirmed,
+    client_can_elicit,
+    generic_question,
+    needs_confirmation,
+    refusal,
+)
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
@@ -36,6 +54,10 @@ Ctx = Context[Any, Any]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+CONFIRMATION = "confirmation"
+"""The hidden parameter of destructive tools that carries the user's answer (never in the schema)."""
+Describe = Callable[["Engine", dict[str, Any]], str]
+"""Writes the question put to the user before a destructive call: what exactly will be lost."""
 
 
 @dataclass(frozen=True)
@@ -122,9 +144,12 @@ def docker_tool(
     open_world: bool = False,
     destructive_hint: bool | None = None,
     action_levels: dict[str, Level] | None = None,
+    confirm: Describe | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, Awaitable[R]]]:
     """Declare a tool. `subject` names the argument (container, image...) a 404 refers to;
-    `action_levels` gives per-action levels for tools driven by an `action` argument."""
+    `action_levels` gives per-action levels for tools driven by an `action` argument; `confirm`
+    writes the question put to the user before a destructive call (what exactly will be lost), from
+    the engine and the call's arguments; without it a generic question names the tool and its target."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         name = fn.__name__
@@ -133,14 +158,17 @@ def docker_tool(
 
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            confirmation = kwargs.pop(CONFIRMATION, None)
             ctx = cast(Ctx, kwargs["ctx"])
             state = app_state(ctx)
             subject_name = kwargs.get(subject) if subject else None
+            level = spec.call_level(kwargs)
             try:
-                level_now = spec.call_level(kwargs)
-                check_allowed(name, level_now, toolset, state.settings)
+                check_allowed(name, level, toolset, state.settings)
+                check_confirmed(name, level, state.settings, confirmation)
                 assert state.limiter is not None
-                async with call_guard(state.limiter, state.settings, name, level_now, long_job=is_async):
+                # The question to the user (resolved before this body) is not counted by the guard.
+                async with call_guard(state.limiter, state.settings, name, level, long_job=is_async):
                     with engine_errors(subject, str(subject_name) if subject_name is not None else None):
                         call = functools.partial(fn, *args, **kwargs)
                         if is_async:
@@ -149,7 +177,12 @@ def docker_tool(
                             result = await state.current_engine().run_sync(call)
             except MCPDockerError as exc:
                 state.current_engine().unavailable(exc)
+                _audit(name, level, state.settings, kwargs, exc)
                 raise exc.to_tool_error() from exc
+            except BaseException as exc:
+                _audit(name, level, state.settings, kwargs, exc)
+                raise
+            _audit(name, level, state.settings, kwargs, None)
             return cast(R, to_result(result))
 
         spec = ToolSpec(
@@ -164,9 +197,76 @@ def docker_tool(
             action_levels=dict(action_levels or {}),
         )
         TOOLS[name] = spec
+        if level is Level.DESTRUCTIVE or Level.DESTRUCTIVE in spec.action_levels.values():
+            _ask_before_running(wrapper, fn, spec, subject, confirm)
         return wrapper
 
     return decorate
+
+
+def _audit(name: str, level: Level, settings: Settings, arguments: dict[str, Any], exc: BaseException | None) -> None:
+    """One audit line per MODERATE / DESTRUCTIVE call (when MCP_DOCKER_AUDIT_LOG is set)."""
+    if level is Level.SAFE or settings.audit_log is None:
+        return
+    if exc is None:
+        outcome, detail = "ok", ""
+    elif isinstance(exc, ConfirmationDeclined):
+        outcome, detail = "declined", str(exc)
+    elif isinstance(exc, UnsafeOperation):
+        outcome, detail = "refused", str(exc)
+    elif isinstance(exc, MCPDockerError):
+        outcome, detail = "error", str(exc)
+    else:
+        outcome, detail = "error", type(exc).__name__
+    try:
+        audit.record(settings.audit_log, name, level.value, arguments, outcome, detail)
+    except OSError as err:  # pragma: no cover - the file was checked at start-up
+        logger.error("cannot write the audit log {}: {}", settings.audit_log, err)
+
+
+def _ask_before_running(
+    wrapper: Callable[..., Any], fn: Callable[..., Any], spec: ToolSpec, subject: Kind | None, describe: Describe | None
+) -> None:
+    """Give a destructive tool's wrapper a hidden `confirmation` parameter, filled by the SDK's resolver
+    elicitation (both protocol eras) and never by the model: it is not in the input schema, and an
+    argument of that name is rejected like any unknown one."""
+    signature = inspect.signature(fn, eval_str=True)
+    names = [p for p in signature.parameters if p != "ctx"]
+
+    def resolver(ctx: Context[Any, Any], **arguments: Any) -> Any:
+        state = app_state(ctx)
+        level = spec.call_level(arguments)
+        if not needs_confirmation(level, state.settings) or refusal(spec.name, level, spec.toolset, state.settings):
+            return NoQuestion("not-needed")
+        if not client_can_elicit(ctx.client_capabilities):
+            return NoQuestion("no-elicitation")
+        if describe is None:
+            return Elicit(generic_question(spec.name, spec.title, subject, arguments), Confirmation)
+        target = arguments.get(subject) if subject else None
+        try:
+            with engine_errors(subject, str(target) if target is not None else None):
+                question = describe(state.current_engine(), arguments)
+        except MCPDockerError as exc:
+            _audit(spec.name, level, state.settings, arguments, exc)
+            raise exc.to_tool_error() from exc
+        return Elicit(question, Confirmation)
+
+    resolver.__qualname__ = resolver.__name__ = f"confirm_{spec.name}"
+    resolver.__annotations__ = {"ctx": Context}
+    resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)]
+        + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
+    )
+    hidden = inspect.Parameter(
+        CONFIRMATION,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[ElicitationResult[Confirmation], Resolve(resolver)],
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), hidden]
+    )
+    wrapper.__annotations__ = {**fn.__annotations__, CONFIRMATION: hidden.annotation}
 
 
 def engine(ctx: Ctx) -> Engine:

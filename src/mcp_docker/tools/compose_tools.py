@@ -260,7 +260,7 @@ async def docker_compose_operations(
 ) -> ComposeResult:
     """Run a Compose action on a project given by a directory and/or compose files. ps, logs and config only
     read; up, pull, build, start, stop and restart change state; down removes the project's containers and
-    networks (volumes only with remove_volumes=true). Long actions send progress notifications."""
+    networks (volumes only with remove_volumes=true)."""
     if project_name is not None and not _PROJECT.match(project_name):
         raise ValidationError(
             f"Invalid project name {project_name!r}: use lowercase letters, digits, '-' and '_', starting with a "

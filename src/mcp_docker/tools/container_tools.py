@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shlex
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
 from mcp_docker.tools.container_models import (
@@ -24,8 +26,17 @@ from mcp_docker.tools.container_models import (
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError, engine_errors
 from mcp_docker.utils.output import bounded_tail, clean_text, decode, parse_time
-from mcp_docker.utils.policy import ContainerRequest, check_container_request, check_exec_request
-from mcp_docker.utils.safety import Level
+from mcp_docker.utils.policy import (
+    ContainerRequest,
+    MountSpec,
+    check_command_string,
+    check_container_request,
+    check_exec_request,
+)
+from mcp_docker.utils.safety import Level, quote
+
+if TYPE_CHECKING:
+    from mcp_docker.docker.client import Engine
 
 MANAGED_LABEL = "mcp-docker.managed"
 
@@ -39,6 +50,48 @@ Filters = Annotated[
 ]
 Limit = Annotated[int, Field(description="Most items to return.", ge=1, le=1000)]
 StopTimeout = Annotated[int, Field(description="Seconds to wait before killing the container.", ge=0, le=3600)]
+
+
+class VolumeBind(BaseModel):
+    """The mapping form of a mount: {source: {'bind': target, 'mode': 'ro'}}."""
+
+    model_config = ConfigDict(extra="forbid")
+    bind: str = Field(description="Path inside the container.")
+    mode: str = Field("rw", description="rw or ro.")
+
+
+def _network_driver(api: Any) -> Callable[[str], str | None]:
+    import docker.errors
+
+    def lookup(name: str) -> str | None:
+        try:
+            return str(api.inspect_network(name).get("Driver") or "")
+        except docker.errors.NotFound:
+            return None
+
+    return lookup
+
+
+def _volume_options(api: Any) -> Callable[[str], dict[str, str] | None]:
+    import docker.errors
+
+    def lookup(name: str) -> dict[str, str] | None:
+        try:
+            return dict(api.inspect_volume(name).get("Options") or {})
+        except docker.errors.NotFound:
+            return None
+
+    return lookup
+
+
+def _mount(spec: MountSpec) -> dict[str, Any]:
+    from docker.types import DriverConfig, Mount
+
+    driver = DriverConfig(spec.driver or "local", spec.driver_opts) if spec.driver or spec.driver_opts else None
+    mount: dict[str, Any] = Mount(
+        spec.target, spec.source, type=spec.type, read_only=spec.read_only, driver_config=driver
+    )
+    return mount
 
 
 def _filters(filters: dict[str, str | list[str]] | None) -> dict[str, list[str]] | None:
@@ -92,11 +145,16 @@ def docker_create_container(
         ),
     ] = None,
     volumes: Annotated[
-        list[str] | None,
+        list[str] | dict[str, str | VolumeBind] | None,
         Field(
             description="Mounts as 'source:target[:ro]': a named volume ('data:/var/lib/data') or a host path "
-            "(refused unless the operator allows its root with MCP_DOCKER_ALLOWED_BIND_ROOTS)."
+            "(refused unless the operator allows its root with MCP_DOCKER_ALLOWED_BIND_ROOTS); or a mapping "
+            "{source: target} / {source: {'bind': target, 'mode': 'ro'}}."
         ),
+    ] = None,
+    mounts: Annotated[
+        list[MountSpec] | None,
+        Field(description="Mounts in the API's form: bind, volume (with driver options) or tmpfs."),
     ] = None,
     network: Annotated[str | None, Field(description="Network to attach the container to.")] = None,
     labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
@@ -116,6 +174,11 @@ def docker_create_container(
     ] = None,
     pid_mode: Annotated[str | None, Field(description="PID namespace ('host' is refused unless allowed).")] = None,
     ipc_mode: Annotated[str | None, Field(description="IPC namespace ('host' is refused unless allowed).")] = None,
+    uts_mode: Annotated[str | None, Field(description="UTS namespace ('host' is refused unless allowed).")] = None,
+    userns_mode: Annotated[str | None, Field(description="User namespace ('host' is refused unless allowed).")] = None,
+    cgroupns: Annotated[
+        str | None, Field(description="Cgroup namespace: private ('host' is refused unless allowed).")
+    ] = None,
     devices: Annotated[list[str] | None, Field(description="Host devices. Refused unless allowed.")] = None,
     security_opt: Annotated[
         list[str] | None, Field(description="Security options; unconfining ones are refused unless allowed.")
@@ -123,27 +186,41 @@ def docker_create_container(
 ) -> CreatedContainer:
     """Create a container from a local image (and start it when start=true). The operator's policy refuses
     privileged mode, host namespaces, devices, unconfined security options and host bind mounts unless
-    allowed. Objects created carry the label mcp-docker.managed=true."""
+    allowed."""
     image = validation.image_reference(image)
     if name is not None:
         name = validation.container_name(name)
+    api = engine(ctx).api
+    binds: list[str] | dict[str, Any] | None = (
+        {k: v.model_dump() if isinstance(v, VolumeBind) else v for k, v in volumes.items()}
+        if isinstance(volumes, dict)
+        else volumes
+    )
     request = ContainerRequest(
-        volumes=volumes or [],
+        volumes=binds or [],
+        mounts=[m.request() for m in mounts or []],
         privileged=privileged,
         cap_add=cap_add or [],
+        network=network,
         network_mode=network_mode,
         pid_mode=pid_mode,
         ipc_mode=ipc_mode,
+        uts_mode=uts_mode,
+        userns_mode=userns_mode,
+        cgroupns=cgroupns,
         devices=devices or [],
         security_opt=security_opt or [],
     )
-    check_container_request(request, settings(ctx))
+    check_container_request(
+        request, settings(ctx), network_driver=_network_driver(api), volume_options=_volume_options(api)
+    )
+    argv = _argv(command, "command") if command is not None else None
+    entry = _argv(entrypoint, "entrypoint") if entrypoint is not None else None
 
     port_bindings: dict[str, tuple[str, int | None] | tuple[str]] = {}
     for cport, host in (ports or {}).items():
         address, hport = validation.host_binding(host)
         port_bindings[validation.container_port(cport)] = (address, hport) if hport else (address,)
-    api = engine(ctx).api
     # Checked first so that a 404 names the right thing (image or network).
     with engine_errors("image", image):
         api.inspect_image(image)
@@ -151,7 +228,8 @@ def docker_create_container(
         with engine_errors("network", network):
             api.inspect_network(network)
     host_config = api.create_host_config(
-        binds=volumes or None,
+        binds=binds or None,
+        mounts=[_mount(m) for m in mounts] if mounts else None,
         port_bindings=port_bindings or None,
         network_mode=network_mode or network,
         restart_policy=validation.restart_policy(restart_policy) if restart_policy else None,
@@ -161,13 +239,16 @@ def docker_create_container(
         cap_add=cap_add or None,
         pid_mode=pid_mode,
         ipc_mode=ipc_mode,
+        uts_mode=uts_mode,
+        userns_mode=userns_mode,
+        cgroupns=cgroupns,
         devices=devices or None,
         security_opt=security_opt or None,
     )
     created = api.create_container(
         image,
-        command=_argv(command, "command") if command is not None else None,
-        entrypoint=_argv(entrypoint, "entrypoint") if entrypoint is not None else None,
+        command=argv,
+        entrypoint=entry,
         name=name,
         environment=environment or None,
         ports=list(port_bindings) or None,
@@ -225,7 +306,28 @@ def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTim
     return _state(ctx, container)
 
 
-@docker_tool(Level.DESTRUCTIVE, "containers", title="Remove container", subject="container")
+def _removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
+    """What removing this container loses, from the engine's own view of it."""
+    data = eng.api.inspect_container(arguments["container"])
+    name, state = data["Name"].lstrip("/"), data["State"]["Status"]
+    lines = [
+        f"Remove container {quote(name)} (id {data['Id'][:12]}, image {quote(data['Config'].get('Image'))}, {state})?",
+        "Lost for good: its writable layer, every file created or changed inside it.",
+    ]
+    if state in ("running", "restarting", "paused") and arguments.get("force"):
+        lines.append("It is running: it will be killed first (force=true).")
+    anonymous = [
+        m["Name"][:12]
+        for m in data.get("Mounts") or []
+        if m.get("Type") == "volume" and re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
+    ]
+    if arguments.get("volumes") and anonymous:
+        lines.append(f"Also deleted (volumes=true): its anonymous volumes {', '.join(anonymous)} and their data.")
+    lines.append("Named volumes and host files it mounts are kept.")
+    return "\n".join(lines)
+
+
+@docker_tool(Level.DESTRUCTIVE, "containers", title="Remove container", subject="container", confirm=_removal_question)
 def docker_remove_container(
     ctx: Ctx,
     container: ContainerRef,
@@ -284,6 +386,7 @@ def docker_container_logs(
 
 def _argv(command: list[str] | str, what: str) -> list[str]:
     if isinstance(command, str):
+        check_command_string(command)
         try:
             argv = shlex.split(command)
         except ValueError as exc:

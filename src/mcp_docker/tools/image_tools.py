@@ -136,7 +136,7 @@ async def docker_pull_image(
     platform: Annotated[str | None, Field(description="Platform, e.g. 'linux/amd64', 'linux/arm64'.")] = None,
 ) -> PulledImage:
     """Pull an image from its registry, sending progress (layers, bytes) as it goes; ends with the digest,
-    id and size. Credentials come from the Docker config of the server's user (`docker login`)."""
+    id and size. Credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
     api = engine(ctx).api
     reference = f"{repo}@{tag}" if ":" in tag else f"{repo}:{tag}"
@@ -167,8 +167,7 @@ async def docker_push_image(
     tag: Tag = None,
 ) -> PushedImage:
     """Push a local image to the registry its name points at, sending progress (layers, bytes); ends with
-    the digest. Tag it for the registry first (docker_tag_image). Credentials come from the Docker config
-    of the server's user (`docker login`), never from arguments."""
+    the digest. Tag it for the registry first (docker_tag_image). Credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
     if ":" in tag:
         raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
@@ -224,7 +223,7 @@ async def docker_build_image(
 ) -> BuiltImage:
     """Build an image from a context directory on the server's machine, sending each build step as
     progress; returns the image id, its tags and the end of the build log. A failed build is an error
-    naming the failing step and its output. Built images carry the label mcp-docker.managed=true."""
+    naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path, dockerfile)

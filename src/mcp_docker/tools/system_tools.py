@@ -184,9 +184,8 @@ def docker_events(
         Field(description="Seconds to wait for new events when 'until' is not in the past.", ge=0, le=MAX_EVENT_WAIT),
     ] = 3.0,
 ) -> EventList:
-    """Engine events (container start/stop/die, image pull, network connect...) between 'since' and 'until',
-    e.g. filters {'container': 'web', 'event': ['start', 'die']} or {'type': 'image'}. Bounded: returns after at
-    most max_wait seconds (default 3) or once 'limit' events arrived; never waits forever."""
+    """Engine events between 'since' and 'until', e.g. filters {'container': 'web', 'event': ['start', 'die']}
+    or {'type': 'image'}. Returns after max_wait seconds (default 3) or 'limit' events."""
     now = time.time()
     since_ts = parse_time(since, "since", now)
     until_ts = parse_time(until, "until", now)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine
+from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
 from mcp_docker.tools.image_models import PruneResult, prune_result
 from mcp_docker.tools.netvol_models import (
     MANAGED_LABEL,
@@ -18,6 +18,7 @@ from mcp_docker.tools.netvol_models import (
     volume_summary,
 )
 from mcp_docker.utils.output import clean_text
+from mcp_docker.utils.policy import check_volume_driver_opts
 from mcp_docker.utils.safety import Level
 
 VolumeRef = Annotated[str, Field(description="Volume name.", min_length=1)]
@@ -66,9 +67,12 @@ def docker_create_volume(
         Field(description="Driver options, e.g. for 'local': {'type': 'tmpfs', 'device': 'tmpfs', 'o': 'size=64m'}."),
     ] = None,
 ) -> VolumeDetails:
-    """Create a named volume (the local driver by default). It carries the label mcp-docker.managed=true."""
+    """Create a named volume (the local driver by default).
+    Driver options that bind a host path are refused unless the path is under MCP_DOCKER_ALLOWED_BIND_ROOTS."""
     if name is not None:
         name = object_name(name, "volume")
+    # A local volume with o=bind / a device path is a bind mount in disguise: same policy as binds.
+    check_volume_driver_opts(driver, driver_opts, settings(ctx))
     data = engine(ctx).api.create_volume(
         name=name, driver=driver, driver_opts=driver_opts or None, labels={**(labels or {}), MANAGED_LABEL: "true"}
     )

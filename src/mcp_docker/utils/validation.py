@@ -118,3 +118,23 @@ def restart_policy(value: str) -> dict[str, str | int]:
             raise ValidationError(f"Invalid restart policy {value!r}: only on-failure takes a count (on-failure:3).")
         return {"Name": name, "MaximumRetryCount": int(count)}
     return {"Name": name}
+
+
+_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def container_path(path: str, what: str = "container path") -> str:
+    """A path inside a container: absolute, without NUL or newline."""
+    if not path.startswith("/") or any(c in path for c in "\x00\n\r"):
+        raise ValidationError(f"Invalid {what} {path!r}: expected an absolute path such as '/data'.")
+    return path
+
+
+def volume_name(name: str) -> str:
+    """A named volume: letters, digits, '_', '.', '-', at least two characters, starting alphanumeric."""
+    if not _VOLUME_NAME.match(name) or len(name) > 255:
+        raise ValidationError(
+            f"Invalid volume name {name!r}: use letters, digits, '_', '.' and '-' (2+ characters, starting with a "
+            "letter or digit); a host path must start with '/'."
+        )
+    return name
