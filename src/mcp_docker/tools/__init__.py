@@ -16,6 +16,7 @@ from mcp_docker.utils.safety import Level, annotations_for, refusal
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
+    from mcp.types import ToolAnnotations
 
     from mcp_docker.config import Settings
 
@@ -65,17 +66,27 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             name=spec.name,
             title=spec.title,
             description=" ".join((spec.fn.__doc__ or "").split()),
-            annotations=annotations_for(
-                spec.level,
-                spec.title,
-                idempotent=spec.idempotent,
-                open_world=spec.open_world,
-                destructive_hint=spec.destructive_hint,
-            ).model_copy(update={"title": None}),  # the tool's own title says it once
+            annotations=_annotations(spec, settings),
         )
         _forbid_unknown_arguments(server, spec.name)
         registered.append(spec.name)
     return registered
+
+
+def _annotations(spec: ToolSpec, settings: Settings) -> ToolAnnotations:
+    """Annotations from the highest level the settings let this tool reach (for an action-driven tool
+    in read-only mode that is SAFE: only its read actions can run)."""
+    order = list(Level)
+    levels = list(spec.action_levels.values()) or [spec.level]
+    allowed = [lv for lv in levels if not refusal(spec.name, lv, spec.toolset, settings)] or [spec.level]
+    level = max(allowed, key=order.index)
+    return annotations_for(
+        level,
+        spec.title,
+        idempotent=spec.idempotent,
+        open_world=spec.open_world,
+        destructive_hint=spec.destructive_hint if level is spec.level else None,
+    ).model_copy(update={"title": None})  # the tool's own title says it once
 
 
 def _host_refuses(mode: str, spec: ToolSpec) -> bool:
