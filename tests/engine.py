@@ -164,8 +164,8 @@ def cleanup(client: docker.DockerClient) -> list[str]:
     """Remove every test object (containers, networks, volumes, images); return what was removed."""
     removed: list[str] = []
     label = {"label": f"{TEST_LABEL}={TEST_LABEL_VALUE}"}
-    containers = {c.id: c for c in client.containers.list(all=True, filters=label)}
-    for c in client.containers.list(all=True):
+    containers = {c.id: c for c in client.containers.list(all=True, filters=label, ignore_removed=True)}
+    for c in client.containers.list(all=True, ignore_removed=True):
         if c.name.startswith(PREFIX):
             containers[c.id] = c
     for c in containers.values():
