@@ -128,3 +128,15 @@ def registry() -> Iterator[str]:
         yield running.host
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> Iterator[str]:
+    """A second registry, on a free port, that needs the credentials of tests/registry.py (HTTP basic)."""
+    from tests.registry import start_registry
+
+    running = start_registry(preferred_port=0, auth=True)
+    try:
+        yield running.host
+    finally:
+        running.stop()

@@ -30,6 +30,19 @@ http:
   addr: 127.0.0.1:{port}
 """
 
+AUTH = """\
+auth:
+  htpasswd:
+    realm: mcp-docker-tests
+    path: {htpasswd}
+"""
+
+# A bcrypt hash (cost 5) of TEST_PASSWORD, made once with the `bcrypt` package: the registry's
+# htpasswd auth accepts only bcrypt, and the tests need no extra dependency to use it.
+TEST_USER = "mcp-tester"
+TEST_PASSWORD = "mcp-test-pass"
+TEST_HASH = "$2b$05$CmPxAqWGaYoC0YqpDS8nmu5ad/4LoNnM1RO9woZ1uCEns4jj88lbu"
+
 
 @dataclass
 class Registry:
@@ -68,19 +81,26 @@ def _answers(host: str) -> bool:
     try:
         with urllib.request.urlopen(f"http://{host}/v2/", timeout=1) as response:
             return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401  # serving, and asking for credentials
     except (urllib.error.URLError, OSError):
         return False
 
 
-def start_registry(preferred_port: int = 5000) -> Registry:
+def start_registry(preferred_port: int = 5000, auth: bool = False) -> Registry:
+    """Serve a registry; with `auth`, it needs TEST_USER / TEST_PASSWORD (HTTP basic)."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise RuntimeError("docker-registry is missing: `apt-get install docker-registry`")
-    port = preferred_port if _port_free(preferred_port) else _free_port()
+    port = preferred_port if preferred_port and _port_free(preferred_port) else _free_port()
     workdir = Path(tempfile.mkdtemp(prefix="mcpt-registry-"))
     (workdir / "storage").mkdir()
     config = workdir / "config.yml"
-    config.write_text(CONFIG.format(root=workdir / "storage", port=port))
+    text = CONFIG.format(root=workdir / "storage", port=port)
+    if auth:
+        (workdir / "htpasswd").write_text(f"{TEST_USER}:{TEST_HASH}\n")
+        text += AUTH.format(htpasswd=workdir / "htpasswd")
+    config.write_text(text)
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     host = f"127.0.0.1:{port}"

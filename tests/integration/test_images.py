@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -343,3 +345,38 @@ async def test_progress_notifications_over_stdio(
     assert any("Pull complete" in m for m in pull.messages)
     assert pulled["digest"] == pushed["digest"]
     assert docker_client.images.get(f"{repo}:1").id == built["id"]
+
+
+async def test_registry_credentials_come_from_the_docker_config(
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    auth_registry: str,
+) -> None:
+    from tests.registry import TEST_PASSWORD, TEST_USER
+
+    ref = f"{auth_registry}/{unique('private')}:1"
+    docker_client.images.get(test_image).tag(ref)
+    anonymous = tmp_path / "anonymous"
+    anonymous.mkdir()
+    logged_in = tmp_path / "logged-in"
+    logged_in.mkdir()
+    token = base64.b64encode(f"{TEST_USER}:{TEST_PASSWORD}".encode()).decode()
+    (logged_in / "config.json").write_text(json.dumps({"auths": {auth_registry: {"auth": token}}}))
+
+    async with Client(stdio_params({"DOCKER_CONFIG": str(anonymous)}), mode="legacy") as c:
+        text = error_text(await c.call_tool("docker_push_image", {"image": ref}))
+        assert "Push failed" in text and "docker login" in text
+
+    async with Client(stdio_params({"DOCKER_CONFIG": str(logged_in)}), mode="legacy") as c:
+        pushed = structured(await c.call_tool("docker_push_image", {"image": ref}))
+        docker_client.images.remove(ref)
+        pulled = structured(await c.call_tool("docker_pull_image", {"image": ref}))
+    assert pulled["digest"] == pushed["digest"]
+    assert docker_client.images.get(ref).id == docker_client.images.get(test_image).id
+
+    async with Client(stdio_params({"DOCKER_CONFIG": str(anonymous)}), mode="legacy") as c:
+        docker_client.images.remove(ref)
+        text = error_text(await c.call_tool("docker_pull_image", {"image": ref}))
+        assert "docker login" in text, text

@@ -51,8 +51,13 @@ async def test_create_connect_disconnect_remove(
     full = structured(await client.call_tool("docker_inspect_network", {"network": created["id"], "full": True}))
     assert full["raw"]["Name"] == name
 
+    again = structured(await client.call_tool("docker_connect_container", {"network": name, "container": container.id}))
+    assert again["already_connected"] is True
+    assert again["ip_address"] == connected["ip_address"]
+
     text = error_text(await client.call_tool("docker_remove_network", {"network": name}))
-    assert "active endpoints" in text or "in use" in text
+    assert f"still has containers attached: {container.name}" in text
+    assert "docker_disconnect_container" in text
     assert docker_client.networks.get(name)
 
     disconnected = structured(
@@ -60,6 +65,10 @@ async def test_create_connect_disconnect_remove(
     )
     assert disconnected["connected"] is False
     assert name not in docker_client.api.inspect_container(container.id)["NetworkSettings"]["Networks"]
+    twice = structured(
+        await client.call_tool("docker_disconnect_container", {"network": name, "container": container.name})
+    )
+    assert twice["connected"] is False
 
     removed = structured(await client.call_tool("docker_remove_network", {"network": name}))
     assert removed == {"id": created["id"], "name": name, "removed": True}

@@ -191,6 +191,11 @@ def prune_result(deleted: list[str], reclaimed: int | None) -> PruneResult:
 
 # ---------------------------------------------------------------- progress streams
 
+REGISTRY_HINT = (
+    "Check the reference, that the registry is reachable, and the registry credentials of the server's "
+    "user (`docker login REGISTRY` on the server's machine; credentials are never passed as arguments)."
+)
+
 
 def stream_error(event: dict[str, Any]) -> str | None:
     """The error an engine stream event carries, cleaned; None when it carries none."""
@@ -222,7 +227,7 @@ class TransferProgress:
         """Take one event; return a progress message worth sending, or None (throttled byte ticks)."""
         error = stream_error(event)
         if error is not None:
-            raise EngineError(f"{self.action.title()} failed: {error}.", "Check the reference and the registry.")
+            raise EngineError(f"{self.action.title()} failed: {error}.", REGISTRY_HINT)
         aux = event.get("aux")
         if isinstance(aux, dict):
             self.digest = aux.get("Digest") or self.digest

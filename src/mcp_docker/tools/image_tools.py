@@ -9,7 +9,8 @@ credential helpers), never from tool arguments.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from pydantic import Field
 
 from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
 from mcp_docker.tools.image_models import (
+    REGISTRY_HINT,
     BuildLog,
     BuiltImage,
     ImageDetails,
@@ -102,6 +104,19 @@ async def _stream_with_progress(ctx: Ctx, work: Callable[[Report], Any]) -> Any:
         cancelled.set()
 
 
+@contextmanager
+def _registry_errors(action: str) -> Iterator[None]:
+    """An engine failure (5xx) during a pull or push is the registry's (unreachable, refused credentials)."""
+    import docker.errors
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        if exc.status_code is None or exc.status_code < 500:
+            raise
+        raise EngineError(f"{action} failed: {map_engine_error(exc).message}", REGISTRY_HINT) from exc
+
+
 @docker_tool(Level.SAFE, "images", title="List images")
 def docker_list_images(
     ctx: Ctx,
@@ -143,7 +158,7 @@ async def docker_pull_image(
 
     def work(report: Report) -> PulledImage:
         progress = TransferProgress("pull")
-        with engine_errors("image", reference):
+        with engine_errors("image", reference), _registry_errors("Pull"):
             for event in api.pull(repo, tag=tag, stream=True, decode=True, platform=platform):
                 report(progress.feed(event))
             data = api.inspect_image(reference)
@@ -178,6 +193,7 @@ async def docker_push_image(
         progress = TransferProgress("push")
         with engine_errors("image", reference):
             api.inspect_image(reference)
+        with engine_errors("image", reference), _registry_errors("Push"):
             for event in api.push(repo, tag=tag, stream=True, decode=True):
                 report(progress.feed(event))
         return PushedImage(

@@ -127,6 +127,7 @@ class ConnectionResult(BaseModel):
     network: str
     container: str
     connected: bool
+    already_connected: bool = Field(False, description="True when the container was attached before the call.")
     ip_address: str | None = Field(None, description="The container's IPv4 address on the network, when connected.")
     aliases: list[str] = Field(default_factory=list)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -19,7 +19,8 @@ from mcp_docker.tools.netvol_models import (
     network_summary,
     object_name,
 )
-from mcp_docker.utils.errors import engine_errors
+from mcp_docker.utils.errors import ConflictError, engine_errors
+from mcp_docker.utils.output import clean_text
 from mcp_docker.utils.safety import Level
 
 NetworkRef = Annotated[str, Field(description="Network name or id.", min_length=1)]
@@ -89,13 +90,15 @@ def docker_create_network(
     )
 
 
-def _address(ctx: Ctx, container: str, network_id: str) -> tuple[str | None, list[str]]:
+def _endpoint(ctx: Ctx, container: str, network_id: str) -> dict[str, Any] | None:
+    """The container's endpoint on the network, or None when it is not attached."""
     with engine_errors("container", container):
         data = engine(ctx).api.inspect_container(container)
     for endpoint in ((data.get("NetworkSettings") or {}).get("Networks") or {}).values():
         if endpoint.get("NetworkID") == network_id:
-            return endpoint.get("IPAddress") or None, list(endpoint.get("Aliases") or [])
-    return None, []
+            found: dict[str, Any] = endpoint
+            return found
+    return None
 
 
 def _network_id(ctx: Ctx, network: str) -> tuple[str, str]:
@@ -104,7 +107,7 @@ def _network_id(ctx: Ctx, network: str) -> tuple[str, str]:
     return data["Id"], data["Name"]
 
 
-@docker_tool(Level.MODERATE, "networks", title="Connect container to network")
+@docker_tool(Level.MODERATE, "networks", title="Connect container to network", idempotent=True)
 def docker_connect_container(
     ctx: Ctx,
     network: NetworkRef,
@@ -112,33 +115,43 @@ def docker_connect_container(
     aliases: Annotated[list[str] | None, Field(description="DNS names for the container on this network.")] = None,
     ipv4_address: Annotated[str | None, Field(description="Fixed IPv4 address (the network needs a subnet).")] = None,
 ) -> ConnectionResult:
-    """Attach a container to a network; returns its address there."""
+    """Attach a container to a network; returns its address there. A container already attached is left
+    as it is (already_connected=true)."""
     network_id, network_name = _network_id(ctx, network)
-    with engine_errors("container", container):
-        engine(ctx).api.inspect_container(container)
-        engine(ctx).api.connect_container_to_network(
-            container, network_id, aliases=aliases or None, ipv4_address=ipv4_address
-        )
-    address, current_aliases = _address(ctx, container, network_id)
+    endpoint = _endpoint(ctx, container, network_id)
+    if endpoint is None:
+        with engine_errors("container", container):
+            engine(ctx).api.connect_container_to_network(
+                container, network_id, aliases=aliases or None, ipv4_address=ipv4_address
+            )
+        endpoint = _endpoint(ctx, container, network_id) or {}
+        already = False
+    else:
+        already = True
     return ConnectionResult(
-        network=network_name, container=container, connected=True, ip_address=address, aliases=current_aliases
+        network=network_name,
+        container=container,
+        connected=True,
+        already_connected=already,
+        ip_address=endpoint.get("IPAddress") or None,
+        aliases=list(endpoint.get("Aliases") or []),
     )
 
 
-@docker_tool(Level.MODERATE, "networks", title="Disconnect container from network")
+@docker_tool(Level.MODERATE, "networks", title="Disconnect container from network", idempotent=True)
 def docker_disconnect_container(
     ctx: Ctx,
     network: NetworkRef,
     container: ContainerRef,
     force: Annotated[bool, Field(description="Disconnect even if the container is not running well.")] = False,
 ) -> ConnectionResult:
-    """Detach a container from a network."""
+    """Detach a container from a network. A container not attached is left as it is."""
     network_id, network_name = _network_id(ctx, network)
-    with engine_errors("container", container):
-        engine(ctx).api.inspect_container(container)
-        engine(ctx).api.disconnect_container_from_network(container, network_id, force=force)
-    address, _ = _address(ctx, container, network_id)
-    return ConnectionResult(network=network_name, container=container, connected=address is not None)
+    if _endpoint(ctx, container, network_id) is not None:
+        with engine_errors("container", container):
+            engine(ctx).api.disconnect_container_from_network(container, network_id, force=force)
+    connected = _endpoint(ctx, container, network_id) is not None
+    return ConnectionResult(network=network_name, container=container, connected=connected)
 
 
 @docker_tool(Level.DESTRUCTIVE, "networks", title="Remove network", subject="network")
@@ -146,5 +159,11 @@ def docker_remove_network(ctx: Ctx, network: NetworkRef) -> RemovedNetwork:
     """Remove a network. Containers still attached must be disconnected first."""
     api = engine(ctx).api
     data = api.inspect_network(network)
+    attached = sorted(clean_text(ep.get("Name") or cid[:12]) for cid, ep in (data.get("Containers") or {}).items())
+    if attached:
+        raise ConflictError(
+            f"Network '{data['Name']}' still has containers attached: {', '.join(attached)}.",
+            "Disconnect them with docker_disconnect_container (or remove them), then remove the network.",
+        )
     api.remove_network(data["Id"])
     return RemovedNetwork(id=data["Id"][:12], name=data["Name"], removed=True)
