@@ -77,9 +77,6 @@ def read_surface() -> Surface:
     from mcp_docker.config import TOOLSETS, Settings
     from mcp_docker.server import create_server
     from mcp_docker.tools import all_tools
-    from mcp_docker.utils.logger import configure_logging
-
-    configure_logging("ERROR")
 
     async def read() -> Surface:
         with _clean_environment():
@@ -437,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="exit 1 when a generated file is out of date")
     args = parser.parse_args(argv)
+    from mcp_docker.utils.logger import configure_logging
+
+    configure_logging("ERROR")
     stale = outdated()
     if args.check:
         for path in stale:
