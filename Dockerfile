@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # mcp-docker: an MCP server for the Docker engine, serving stdio by default.
 #
 # The build is offline: every Python dependency comes from a wheels folder in the build context,

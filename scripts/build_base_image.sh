@@ -22,15 +22,16 @@ fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "debootstrap needs root" >&2; exit 1; }
 
-# The Debian mirror this machine's apt uses (deb822 .sources or one-line .list), else the default.
+# The Debian mirror this machine's apt uses (deb822 .sources or one-line .list); else (Ubuntu) Debian's default.
 mirror="${DEBIAN_MIRROR:-}"
 if [ -z "$mirror" ]; then
   mirror="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' \
-    | grep -v security | head -n1 || true)"
+    | grep -i debian | grep -v security | head -n1 || true)"
 fi
 if [ -z "$mirror" ]; then
   mirror="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-    | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -v security | head -n1 || true)"
+    | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}' \
+    | grep -i debian | grep -v security | head -n1 || true)"
 fi
 mirror="${mirror:-http://deb.debian.org/debian}"
 
@@ -38,7 +39,9 @@ root="$(mktemp -d /tmp/mcp-docker-base.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
 start=$(date +%s)
 echo "debootstrap $suite from $mirror into $root"
-debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+keyring=()
+[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring=(--keyring /usr/share/keyrings/debian-archive-keyring.gpg)
+debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates "${keyring[@]}" \
   "$suite" "$root" "$mirror" >"$root.log" 2>&1 || { tail -n 30 "$root.log" >&2; exit 1; }
 rm -f "$root.log"
 # Smaller image: no apt lists, caches, docs or man pages.

@@ -78,9 +78,6 @@ def read_surface() -> Surface:
     from mcp_docker.docker.client import Engine
     from mcp_docker.server import create_server
     from mcp_docker.tools import all_tools
-    from mcp_docker.utils.logger import configure_logging
-
-    configure_logging("ERROR")
 
     async def read() -> Surface:
         with _clean_environment():
@@ -441,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="exit 1 when a generated file is out of date")
     args = parser.parse_args(argv)
+    from mcp_docker.utils.logger import configure_logging
+
+    configure_logging("ERROR")
     stale = outdated()
     if args.check:
         for path in stale:

@@ -156,7 +156,10 @@ async def test_mcp_client_lists_tools_over_stdio_from_the_image(
         listed = structured(await c.call_tool("docker_list_containers", {"filters": {"name": name}}))
         assert [x["name"] for x in listed["containers"]] == [name]
         assert listed["containers"][0]["state"] == "running"
-    with pytest.raises(docker.errors.NotFound):  # --rm: gone once the client closed stdin
+    # The client closed stdin: the server exits and `--rm` removes the container (waited for, not timed).
+    with contextlib.suppress(docker.errors.NotFound):
+        docker_client.api.wait(name, condition="removed", timeout=120)
+    with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(name)
 
 

@@ -89,3 +89,52 @@ def test_type_rendering(gen_docs: ModuleType) -> None:
     assert t({}) == "any"
     assert gen_docs.cell("a | b\nc") == "a \\| b c"
     assert gen_docs.constraints({"minimum": 1, "maximum": 5}) == ">= 1, <= 5"
+
+
+def test_resources_and_prompts_are_rendered(gen_docs: ModuleType) -> None:
+    """What API.md says about resource templates, resources and prompts, from a server that has them."""
+    import anyio
+    from mcp import Client
+    from mcp.server import MCPServer
+
+    server: MCPServer = MCPServer("docs-probe")
+
+    @server.resource("docker://containers/{container}/logs", mime_type="text/plain")
+    def logs(container: str) -> str:
+        """Recent logs of a running container."""
+        return container
+
+    @server.resource("docker://engine/info", mime_type="application/json")
+    def info() -> str:
+        """The engine's info."""
+        return "{}"
+
+    @server.prompt()
+    def troubleshoot_container(container: str, symptom: str = "") -> str:
+        """Gather facts about a container and ask for a diagnosis."""
+        return container + symptom
+
+    @server.prompt()
+    def no_args() -> str:
+        """A prompt without arguments."""
+        return "x"
+
+    async def read() -> object:
+        async with Client(server) as c:
+            return gen_docs.Surface(
+                tools=[],
+                templates=(await c.list_resource_templates()).resource_templates,
+                resources=(await c.list_resources()).resources,
+                prompts=(await c.list_prompts()).prompts,
+                specs={},
+            )
+
+    text = gen_docs.render_api(anyio.run(read))
+    assert "0 tools, 2 resources, 2 prompts" in text
+    assert (
+        "| `docker://containers/{container}/logs` | logs | text/plain | Recent logs of a running container. |" in text
+    )
+    assert "| `docker://engine/info` | info | application/json | The engine's info. |" in text
+    assert "### `troubleshoot_container`" in text
+    assert "| `container` | yes |" in text and "| `symptom` | no |" in text
+    assert "No arguments." in text
