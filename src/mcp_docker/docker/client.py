@@ -51,6 +51,25 @@ def describe_endpoint(environ: dict[str, str] | None = None) -> str:
     return "unix:///var/run/docker.sock"
 
 
+def _keep_engine_ca(api: Any) -> None:
+    """Verify a TLS engine against its own CA (DOCKER_CERT_PATH/ca.pem), whatever the environment says.
+
+    requests replaces a session's CA file with $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE (set on many
+    machines) unless the CA is given per request, which docker-py does not do: the engine's
+    certificate would then be checked against the public CAs and always fail. The docker CLI uses
+    the engine's CA, and so does this client: the session's CA is passed on every request.
+    """
+    ca = getattr(api, "verify", None)
+    if not isinstance(ca, str):
+        return
+    merge = api.merge_environment_settings
+
+    def merge_keeping_ca(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        return merge(url, proxies, stream, ca if verify is None or verify is True else verify, cert)
+
+    api.merge_environment_settings = merge_keeping_ca
+
+
 class Engine:
     """Lazy, thread-safe holder of a docker-py client for one endpoint."""
 
@@ -74,13 +93,25 @@ class Engine:
 
     def _create(self) -> docker.DockerClient:
         import docker
+        from docker.constants import MINIMUM_DOCKER_API_VERSION
 
-        kwargs: dict[str, Any] = {"version": "auto", "timeout": self.connect_timeout, "max_pool_size": 32}
+        # Created with a provisional version, then negotiated once the TLS settings are fixed up.
+        kwargs: dict[str, Any] = {
+            "version": MINIMUM_DOCKER_API_VERSION,
+            "timeout": self.connect_timeout,
+            "max_pool_size": 32,
+        }
         with engine_errors():
             if self.base_url:
                 client = docker.DockerClient(base_url=self.base_url, **kwargs)
             else:
                 client = docker.from_env(environment=self.environment, **kwargs)
+            _keep_engine_ca(client.api)
+            try:
+                client.api._version = client.api._retrieve_server_version()
+            except Exception:
+                client.close()
+                raise
         # Negotiated under the short connect timeout; ordinary calls get the longer one.
         client.api.timeout = self.timeout
         logger.debug("engine client ready: {} (API {})", self.endpoint, client.api.api_version)

@@ -52,6 +52,16 @@ class DockerDaemonUnavailable(MCPDockerError):
     )
 
 
+class EngineTLSError(DockerDaemonUnavailable):
+    """The TLS connection to the engine failed: certificates missing, not trusted, or refused."""
+
+    hint = (
+        "Check the TLS files the server uses (DOCKER_CERT_PATH, or the context's TLS folder): ca.pem must "
+        "be the CA that signed the engine's certificate, and cert.pem/key.pem a client certificate signed by "
+        "the CA the engine trusts (--tlscacert); DOCKER_TLS_VERIFY=1 needs all three files."
+    )
+
+
 class NotFoundError(MCPDockerError):
     """Base of the not-found errors: names what was missing and the tool that lists what exists."""
 
@@ -137,6 +147,8 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
     `kind`/`name` say what the call was about, so a 404 becomes "No such container 'web'".
     Classification is by exception type and HTTP status only.
     """
+    import ssl
+
     import docker.errors
     import requests.exceptions
 
@@ -164,6 +176,8 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
         return EngineError(
             f"The engine failed ({status}): {detail}.", "Check the engine's log; the call may be retried."
         )
+    if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError | docker.errors.TLSParameterError):
+        return EngineTLSError(f"TLS connection to the Docker engine failed: {detail.rstrip('.')}.")
     if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
         return OperationTimeout(f"The engine call timed out ({detail}).")
     if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError):
