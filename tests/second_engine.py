@@ -43,6 +43,21 @@ def free_port() -> int:
         return port
 
 
+def free_udp_port(low: int = 40000, high: int = 49151) -> int:
+    """A free UDP port in [low, high] (swarm's data path port must be below 49152)."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free UDP port in {low}-{high}")
+
+
 # ---------------------------------------------------------------- certificates
 
 

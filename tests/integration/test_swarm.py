@@ -22,7 +22,14 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.server import create_server
 from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import ensure_test_image
-from tests.second_engine import GWBRIDGE, SecondEngine, free_port, link_exists, running_second_engine
+from tests.second_engine import (
+    GWBRIDGE,
+    SecondEngine,
+    free_port,
+    free_udp_port,
+    link_exists,
+    running_second_engine,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -45,7 +52,7 @@ def swarm() -> Iterator[SecondEngine]:
             listen_addr=f"127.0.0.1:{port}",
             default_addr_pool=["10.214.0.0/16"],
             subnet_size=24,
-            data_path_port=free_port(),
+            data_path_port=free_udp_port(),
         )
         engine.extra_links.append(GWBRIDGE)
         try:
