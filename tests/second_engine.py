@@ -3,16 +3,17 @@
 It must never fight the shared engine on /var/run/docker.sock:
 - its own unix socket, data root, exec root (network namespaces, containerd) and pid file, all in a
   fresh temporary directory that is deleted at the end;
-- its own default bridge (a link this run creates, named after the test prefix), because dockerd
-  started with `--bridge=none` DELETES the host's `docker0` at start-up, and one started with the
-  default bridge would take over `docker0`;
 - `--iptables=false --ip-masq=false --ip-forward=false`: it never touches the host's firewall rules;
-- address pools (10.213/16 for local networks, 10.214/16 for swarm overlays) that the shared
-  engine does not use;
-- a TCP listener on 127.0.0.1 with TLS and client-certificate verification (`--tlsverify`), with
-  certificates this run makes with openssl (`make_certs`).
+- never `--bridge=none`: dockerd started so DELETES the host's `docker0` (the shared engine's
+  bridge) at start-up; and never the default bridge, which would take over `docker0`.
 
-Swarm mode creates the host link `docker_gwbridge`; the swarm fixture removes it when it leaves.
+Two flavours:
+- in the host's network (`own_netns=False`, for TLS): a bridge of its own (a link named after the
+  test prefix, deleted at the end) and a TCP listener on 127.0.0.1 with TLS and client-certificate
+  verification (`--tlsverify`), with certificates this run makes with openssl (`make_certs`);
+- in a network namespace of its own (`own_netns=True`, for Swarm): reachable through its unix
+  socket only; swarm's `docker_gwbridge`, ingress network and bridges live and die in that
+  namespace, so sessions running at the same time cannot collide.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from pathlib import Path
 import docker
 
 from tests.engine import PREFIX
-
-GWBRIDGE = "docker_gwbridge"
 
 
 def free_port() -> int:
@@ -136,7 +135,7 @@ class SecondEngine:
     certs: Certs
     bridge: str
     process: subprocess.Popen[bytes]
-    client: docker.DockerClient
+    client: docker.DockerClient  # None only while starting
     log: Path
     extra_links: list[str] = field(default_factory=list)
 
@@ -149,8 +148,9 @@ class SecondEngine:
         return {"DOCKER_HOST": self.tcp_host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -159,7 +159,7 @@ class SecondEngine:
                 self.process.kill()
                 self.process.wait(timeout=10)
         for link in [*self.extra_links, self.bridge]:
-            if link_exists(link):
+            if link and link_exists(link):
                 _ip("link", "delete", link, check=False)
         # Mounts left by a killed daemon would make the data root impossible to delete.
         mounts = Path("/proc/mounts").read_text().splitlines()
@@ -168,48 +168,63 @@ class SecondEngine:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_second_engine(timeout: float = 60.0) -> SecondEngine:
-    """Start a private dockerd (unix socket + TLS on 127.0.0.1); see the module's docstring."""
+def start_second_engine(own_netns: bool = False, timeout: float = 60.0) -> SecondEngine:
+    """Start a private dockerd; see the module's docstring.
+
+    Without `own_netns` it shares the host's network (so its TLS listener on 127.0.0.1 is reachable)
+    with a bridge of its own and no firewall changes. With `own_netns` it runs in a network namespace
+    of its own (loopback only), reachable through its unix socket alone: whatever it does to
+    networking (swarm's docker_gwbridge, ingress, iptables) stays there, so several test sessions
+    can each run a swarm at once.
+    """
     dockerd = shutil.which("dockerd")
-    if dockerd is None or os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("openssl") is None:
-        raise RuntimeError("A second engine needs root, dockerd, ip (iproute2) and openssl.")
+    needed = ("ip", "openssl", "unshare")
+    if dockerd is None or os.geteuid() != 0 or any(shutil.which(tool) is None for tool in needed):
+        raise RuntimeError("A second engine needs root, dockerd, ip (iproute2), unshare and openssl.")
     root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}eng-", dir="/tmp"))
     certs = make_certs(root / "certs")
-    bridge = f"{PREFIX}br{uuid.uuid4().hex[:4]}"[:15]
-    subnet_octet = int(uuid.uuid4().hex[:2], 16) % 250 + 1
-    _ip("link", "add", bridge, "type", "bridge")
-    _ip("addr", "add", f"10.212.{subnet_octet}.1/24", "dev", bridge)
-    _ip("link", "set", bridge, "up")
-    port = free_port()
     sock = f"unix://{root}/docker.sock"
     log = root / "dockerd.log"
     args = [
         dockerd,
         "-H", sock,
-        "-H", f"tcp://127.0.0.1:{port}",
-        "--tlsverify",
-        "--tlscacert", str(certs.server / "ca.pem"),
-        "--tlscert", str(certs.server / "cert.pem"),
-        "--tlskey", str(certs.server / "key.pem"),
         "--data-root", str(root / "data"),
         "--exec-root", str(root / "exec"),
         "--pidfile", str(root / "docker.pid"),
-        "--bridge", bridge,
         "--iptables=false",
         "--ip-masq=false",
         "--ip-forward=false",
         "--default-address-pool", "base=10.213.0.0/16,size=24",
         "--storage-driver", "overlay2",
     ]  # fmt: skip
+    bridge = ""
+    port = 0
+    if own_netns:
+        args = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *args]
+    else:
+        bridge = f"{PREFIX}br{uuid.uuid4().hex[:4]}"[:15]
+        _ip("link", "add", bridge, "type", "bridge")
+        _ip("addr", "add", f"10.212.{int(uuid.uuid4().hex[:2], 16) % 250 + 1}.1/24", "dev", bridge)
+        _ip("link", "set", bridge, "up")
+        port = free_port()
+        args += [
+            "--bridge", bridge,
+            "-H", f"tcp://127.0.0.1:{port}",
+            "--tlsverify",
+            "--tlscacert", str(certs.server / "ca.pem"),
+            "--tlscert", str(certs.server / "cert.pem"),
+            "--tlskey", str(certs.server / "key.pem"),
+        ]  # fmt: skip
     # Swarm tasks would try to pull their image from a registry first; this machine reaches none.
     env = {**os.environ, "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"}
     env.pop("DOCKER_HOST", None)
     with log.open("ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    engine = SecondEngine(root, sock, port, certs, bridge, process, None, log)  # type: ignore[arg-type]
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            _ip("link", "delete", bridge, check=False)
+            engine.stop()
             raise RuntimeError(f"second dockerd exited with {process.returncode}: {log.read_text()[-2000:]}")
         try:
             client = docker.DockerClient(base_url=sock, version="auto", timeout=5)
@@ -217,19 +232,19 @@ def start_second_engine(timeout: float = 60.0) -> SecondEngine:
             break
         except Exception:
             if time.monotonic() > deadline:
-                process.kill()
-                _ip("link", "delete", bridge, check=False)
                 tail = log.read_text()[-2000:]
+                engine.stop()
                 raise RuntimeError(f"second dockerd did not answer within {timeout} s: {tail}") from None
             time.sleep(0.3)
     client.api.timeout = 120
-    return SecondEngine(root, sock, port, certs, bridge, process, client, log)
+    engine.client = client
+    return engine
 
 
 @contextlib.contextmanager
-def running_second_engine() -> Iterator[SecondEngine]:
+def running_second_engine(own_netns: bool = False) -> Iterator[SecondEngine]:
     """A second engine for the duration of the block; stopped and deleted afterwards, whatever happened."""
-    engine = start_second_engine()
+    engine = start_second_engine(own_netns)
     try:
         yield engine
     finally:

@@ -22,14 +22,7 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.server import create_server
 from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import ensure_test_image
-from tests.second_engine import (
-    GWBRIDGE,
-    SecondEngine,
-    free_port,
-    free_udp_port,
-    link_exists,
-    running_second_engine,
-)
+from tests.second_engine import SecondEngine, free_port, free_udp_port, running_second_engine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -38,13 +31,8 @@ SWARM_SETTINGS = {"toolsets": list(TOOLSETS)}
 
 @pytest.fixture(scope="module")
 def swarm() -> Iterator[SecondEngine]:
-    """A second engine that is the manager of a one-node swarm, with the test image loaded."""
-    if link_exists(GWBRIDGE):
-        raise RuntimeError(
-            f"The host already has a '{GWBRIDGE}' link (another engine in swarm mode?); the swarm tests "
-            "would share it, so they refuse to run."
-        )
-    with running_second_engine() as engine:
+    """A second engine, in a network namespace of its own, managing a one-node swarm with the test image."""
+    with running_second_engine(own_netns=True) as engine:
         ensure_test_image(engine.client)
         port = free_port()
         engine.client.api.init_swarm(
@@ -54,13 +42,10 @@ def swarm() -> Iterator[SecondEngine]:
             subnet_size=24,
             data_path_port=free_udp_port(),
         )
-        engine.extra_links.append(GWBRIDGE)
         try:
             yield engine
         finally:
             engine.client.api.leave_swarm(force=True)
-            for network in engine.client.networks.list(names=[GWBRIDGE]):
-                network.remove()
             assert engine.client.info()["Swarm"]["LocalNodeState"] == "inactive"
 
 
@@ -317,6 +302,30 @@ async def test_swarm_toolset_is_opt_in(swarm: SecondEngine) -> None:
         names = {t.name for t in (await c.list_tools()).tools}
     eng.close()
     assert "docker_list_services" not in names
+    eng, client = _server_client(swarm, allow_settings(**SWARM_SETTINGS), "auto")
+    async with client as c:
+        swarm_tools = {t.name: t for t in (await c.list_tools()).tools if t.name not in names}
+    eng.close()
+    assert set(swarm_tools) == {
+        "docker_list_services",
+        "docker_inspect_service",
+        "docker_create_service",
+        "docker_scale_service",
+        "docker_update_service",
+        "docker_service_logs",
+        "docker_remove_service",
+        "docker_list_tasks",
+        "docker_list_nodes",
+    }
+    for t in swarm_tools.values():  # the same contract as tests/e2e checks for the default tools
+        assert t.description and len(t.description) > 20, t.name
+        assert t.output_schema is not None, t.name
+        assert t.input_schema.get("additionalProperties") is False, t.name
+        for param, prop in t.input_schema.get("properties", {}).items():
+            assert prop.get("description"), (t.name, param)
+    remove = swarm_tools["docker_remove_service"].annotations
+    assert remove is not None
+    assert remove.destructive_hint is True
     eng, client = _server_client(swarm, allow_settings(**SWARM_SETTINGS, read_only=True), "legacy")
     async with client as c:
         tools = {t.name: t for t in (await c.list_tools()).tools}
