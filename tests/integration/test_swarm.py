@@ -323,6 +323,11 @@ async def test_swarm_toolset_is_opt_in(swarm: SecondEngine) -> None:
         assert t.input_schema.get("additionalProperties") is False, t.name
         for param, prop in t.input_schema.get("properties", {}).items():
             assert prop.get("description"), (t.name, param)
+    eng, client = _server_client(swarm, Settings(toolsets=["swarm"], destructive="deny"), "legacy")
+    async with client as c:
+        denied = {t.name for t in (await c.list_tools()).tools}
+    eng.close()
+    assert denied == set(swarm_tools) - {"docker_remove_service"}
     remove = swarm_tools["docker_remove_service"].annotations
     assert remove is not None
     assert remove.destructive_hint is True

@@ -15,6 +15,7 @@ import certifi
 import docker
 import pytest
 import requests
+import urllib3
 from mcp import Client
 
 from mcp_docker.docker.client import Engine
@@ -122,5 +123,11 @@ def test_tls_errors_map_by_type() -> None:
     assert isinstance(map_engine_error(ssl.SSLError(1, "boom")), EngineTLSError)
     assert isinstance(map_engine_error(requests.exceptions.SSLError("boom")), EngineTLSError)
     assert isinstance(map_engine_error(docker.errors.TLSParameterError("no cert")), EngineTLSError)
+    # Which side failed is told by the type of the ssl error beneath the wrappers, never by its text.
+    untrusted = ssl.SSLCertVerificationError(1, "x")
+    wrapped = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/version", untrusted))  # type: ignore[arg-type]
+    assert "not trusted by ca.pem" in str(map_engine_error(wrapped))
+    refused = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/version", ssl.SSLEOFError(8, "x")))  # type: ignore[arg-type]
+    assert "does not accept the client certificate" in str(map_engine_error(refused))
     # Still an unreachable engine for the client's reconnect logic.
     assert issubclass(EngineTLSError, DockerDaemonUnavailable)

@@ -108,7 +108,12 @@ class Engine:
                 client = docker.from_env(environment=self.environment, **kwargs)
             _keep_engine_ca(client.api)
             try:
-                client.api._version = client.api._retrieve_server_version()
+                version = client.api._retrieve_server_version()
+                if docker.utils.version_lt(version, MINIMUM_DOCKER_API_VERSION):
+                    raise docker.errors.InvalidVersion(
+                        f"The engine speaks API {version}; this server needs {MINIMUM_DOCKER_API_VERSION} or newer."
+                    )
+                client.api._version = version
             except Exception:
                 client.close()
                 raise
