@@ -164,15 +164,13 @@ def cleanup(client: docker.DockerClient) -> list[str]:
     """Remove every test object (containers, networks, volumes, images); return what was removed."""
     removed: list[str] = []
     label = {"label": f"{TEST_LABEL}={TEST_LABEL_VALUE}"}
-    containers = {c.id: c for c in client.containers.list(all=True, filters=label)}
-    for c in client.containers.list(all=True):
-        if c.name.startswith(PREFIX):
-            containers[c.id] = c
-    for c in containers.values():
+    rows = client.api.containers(all=True, filters=label)
+    rows += [r for r in client.api.containers(all=True) if any(n.lstrip("/").startswith(PREFIX) for n in r["Names"])]
+    for row in {r["Id"]: r for r in rows}.values():
         try:
-            c.remove(force=True, v=True)
-            removed.append(f"container {c.name}")
-        except docker.errors.NotFound:
+            client.api.remove_container(row["Id"], force=True, v=True)
+            removed.append(f"container {row['Names'][0].lstrip('/')}")
+        except docker.errors.APIError:
             pass
     for n in client.networks.list():
         if n.name.startswith(PREFIX) or (n.attrs.get("Labels") or {}).get(TEST_LABEL) == TEST_LABEL_VALUE:
@@ -188,18 +186,15 @@ def cleanup(client: docker.DockerClient) -> list[str]:
                 removed.append(f"volume {v.name}")
             except docker.errors.APIError:
                 pass
-    images = client.images.list(filters=label)
-    for img in client.images.list():
-        if any(tag.split("/")[-1].startswith(PREFIX) for tag in img.tags):
-            images.append(img)
-    seen: set[str] = set()
-    for img in images:
-        if img.id in seen:
-            continue
-        seen.add(img.id)
+    # Raw listings (no per-image inspect): other sessions may remove their images meanwhile.
+    image_ids: list[str] = [row["Id"] for row in client.api.images(filters=label)]
+    for row in client.api.images():
+        if any(tag.split("/")[-1].startswith(PREFIX) for tag in row.get("RepoTags") or []):
+            image_ids.append(row["Id"])
+    for image_id in dict.fromkeys(image_ids):
         try:
-            client.images.remove(img.id, force=True)
-            removed.append(f"image {img.tags or img.id}")
+            client.api.remove_image(image_id, force=True)
+            removed.append(f"image {image_id[:19]}")
         except docker.errors.APIError:
             pass
     return removed

@@ -261,6 +261,10 @@ async def test_service_policy_and_validation(swarm: SecondEngine, unique: Callab
         text = error_text(await c.call_tool("docker_inspect_service", {"service": "mcpf-no-such-service"}))
         assert "No such service 'mcpf-no-such-service'" in text
         assert "docker_list_services" in text
+        text = error_text(await c.call_tool("docker_list_tasks", {"service": "mcpf-no-such-service"}))
+        assert "No such service 'mcpf-no-such-service'" in text
+        text = error_text(await c.call_tool("docker_list_services", {"filters": {"bogus": "x"}}))
+        assert "rejected the request (400)" in text
         text = error_text(await c.call_tool("docker_update_service", {"service": "whatever"}))
         assert "Nothing to change" in text
         text = error_text(await c.call_tool("docker_remove_service", {"service": "mcpf-no-such-service"}))
@@ -354,3 +358,42 @@ async def test_not_a_swarm_manager_is_a_clear_error(client: Client, docker_clien
         text = error_text(await client.call_tool(tool, args))
         assert "This engine is not a swarm manager" in text, text
         assert "docker swarm init" in text
+
+
+async def test_service_logs_are_bounded(swarm: SecondEngine, unique: Callable[[str], str]) -> None:
+    api = swarm.client.api
+    name = unique("logs")
+    eng, client = _server_client(swarm, allow_settings(**SWARM_SETTINGS, max_output_bytes=256), "auto")
+    async with client as c:
+        structured(
+            await c.call_tool(
+                "docker_create_service",
+                {
+                    "image": ensure_test_image(swarm.client),
+                    "name": name,
+                    "replicas": 0,
+                    "command": "sh -c 'seq 1 400; printf \"\\033[31mred\\033[0m\\n\"; exec sleep 600'",
+                    "labels": TEST_LABELS,
+                },
+            )
+        )
+        updated = structured(await c.call_tool("docker_update_service", {"service": name, "replicas": 1}))
+        assert updated["replicas"] == 1
+        assert api.inspect_service(name)["Spec"]["Mode"] == {"Replicated": {"Replicas": 1}}
+        wait_for(lambda: running_tasks(api, name), "a running task")
+
+        async def logs() -> dict[str, Any]:
+            return structured(await c.call_tool("docker_service_logs", {"service": name, "tail": None}))
+
+        end = time.monotonic() + 60
+        log = await logs()
+        while "red" not in log["text"] and time.monotonic() < end:
+            await anyio.sleep(0.3)
+            log = await logs()
+        assert log["truncated"] is True
+        assert log["note"] and "tail/since" in log["note"]
+        assert len(log["text"].encode()) <= 256
+        assert log["text"].endswith("400\nred\n"), log["text"]  # the newest lines, escapes stripped
+        assert "\x1b" not in log["text"]
+        structured(await c.call_tool("docker_remove_service", {"service": name}))
+    eng.close()

@@ -70,6 +70,27 @@ def _keep_engine_ca(api: Any) -> None:
     api.merge_environment_settings = merge_keeping_ca
 
 
+_FIRST_API = "1.24"
+"""The API version a client is created with (docker-py's oldest); `_negotiate` then asks the engine."""
+
+
+def _negotiate(client: docker.DockerClient) -> None:
+    """Negotiate the API version like docker-py's version="auto", after the TLS settings are fixed up
+    (docker-py would negotiate inside its constructor, before `_keep_engine_ca` could apply)."""
+    from docker.errors import InvalidVersion
+    from docker.utils import version_lt
+
+    _keep_engine_ca(client.api)
+    try:
+        version = client.api._retrieve_server_version()
+        if version_lt(version, _FIRST_API):
+            raise InvalidVersion(f"The engine speaks API {version}; this server needs {_FIRST_API} or newer.")
+        client.api._version = version
+    except Exception:
+        client.close()
+        raise
+
+
 class Engine:
     """Lazy, thread-safe holder of a docker-py client for one endpoint."""
 
@@ -93,30 +114,14 @@ class Engine:
 
     def _create(self) -> docker.DockerClient:
         import docker
-        from docker.constants import MINIMUM_DOCKER_API_VERSION
 
-        # Created with a provisional version, then negotiated once the TLS settings are fixed up.
-        kwargs: dict[str, Any] = {
-            "version": MINIMUM_DOCKER_API_VERSION,
-            "timeout": self.connect_timeout,
-            "max_pool_size": 32,
-        }
+        kwargs: dict[str, Any] = {"version": _FIRST_API, "timeout": self.connect_timeout, "max_pool_size": 32}
         with engine_errors():
             if self.base_url:
                 client = docker.DockerClient(base_url=self.base_url, **kwargs)
             else:
                 client = docker.from_env(environment=self.environment, **kwargs)
-            _keep_engine_ca(client.api)
-            try:
-                version = client.api._retrieve_server_version()
-                if docker.utils.version_lt(version, MINIMUM_DOCKER_API_VERSION):
-                    raise docker.errors.InvalidVersion(
-                        f"The engine speaks API {version}; this server needs {MINIMUM_DOCKER_API_VERSION} or newer."
-                    )
-                client.api._version = version
-            except Exception:
-                client.close()
-                raise
+            _negotiate(client)
         # Negotiated under the short connect timeout; ordinary calls get the longer one.
         client.api.timeout = self.timeout
         logger.debug("engine client ready: {} (API {})", self.endpoint, client.api.api_version)

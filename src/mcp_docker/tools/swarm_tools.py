@@ -363,7 +363,7 @@ def docker_remove_service(ctx: Ctx, service: ServiceRef) -> RemovedService:
     return RemovedService(id=data["ID"][:12], name=clean_text(data["Spec"].get("Name", "")), removed=True)
 
 
-@docker_tool(Level.SAFE, "swarm", title="List tasks")
+@docker_tool(Level.SAFE, "swarm", title="List tasks", subject="service")
 def docker_list_tasks(
     ctx: Ctx,
     service: Annotated[str | None, Field(description="Only the tasks of this service (name or id).")] = None,
