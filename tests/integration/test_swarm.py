@@ -281,7 +281,7 @@ async def test_service_policy_and_validation(swarm: SecondEngine, unique: Callab
                     "image": image,
                     "name": name,
                     "replicas": 0,
-                    "mounts": [f"{tmp_path}:/data:ro", f"{name}-vol:/cache"],
+                    "mounts": [f"{tmp_path}:/data:ro", f"{name}-vol:/cache", f"{name}-rw:/ro:rw"],
                     "labels": TEST_LABELS,
                 },
             )
@@ -290,6 +290,7 @@ async def test_service_policy_and_validation(swarm: SecondEngine, unique: Callab
         assert {(m["Type"], m["Source"], m["Target"], bool(m.get("ReadOnly"))) for m in mounts} == {
             ("bind", str(tmp_path), "/data", True),
             ("volume", f"{name}-vol", "/cache", False),
+            ("volume", f"{name}-rw", "/ro", False),
         }
         details = structured(await c.call_tool("docker_inspect_service", {"service": name}))
         assert f"bind {tmp_path}:/data:ro" in details["mounts"]

@@ -105,7 +105,7 @@ def _mounts(specs: list[str], ctx: Ctx) -> list[dict[str, Any]]:
         if source.startswith(("/", ".", "~")) and not source.startswith("/"):
             raise ValidationError(f"Invalid mount {spec!r}: a host path must be absolute for a service.")
         kind = "bind" if source.startswith("/") else "volume"
-        out.append({"Type": kind, "Source": source, "Target": target, "ReadOnly": parts[-1] == "ro"})
+        out.append({"Type": kind, "Source": source, "Target": target, "ReadOnly": parts[2:] == ["ro"]})
     check_container_request(ContainerRequest(volumes=specs), settings(ctx))
     return out
 
