@@ -151,6 +151,46 @@ def describe_endpoint(environ: dict[str, str] | None = None) -> str:
     return "unix:///var/run/docker.sock"
 
 
+def _keep_engine_ca(api: Any) -> None:
+    """Verify a TLS engine against its own CA (DOCKER_CERT_PATH/ca.pem), whatever the environment says.
+
+    requests replaces a session's CA file with $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE (set on many
+    machines) unless the CA is given per request, which docker-py does not do: the engine's
+    certificate would then be checked against the public CAs and always fail. The docker CLI uses
+    the engine's CA, and so does this client: the session's CA is passed on every request.
+    """
+    ca = getattr(api, "verify", None)
+    if not isinstance(ca, str):
+        return
+    merge = api.merge_environment_settings
+
+    def merge_keeping_ca(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        return merge(url, proxies, stream, ca if verify is None or verify is True else verify, cert)
+
+    api.merge_environment_settings = merge_keeping_ca
+
+
+_FIRST_API = "1.24"
+"""The API version a client is created with (docker-py's oldest); `_negotiate` then asks the engine."""
+
+
+def _negotiate(client: docker.DockerClient) -> None:
+    """Negotiate the API version like docker-py's version="auto", after the TLS settings are fixed up
+    (docker-py would negotiate inside its constructor, before `_keep_engine_ca` could apply)."""
+    from docker.errors import InvalidVersion
+    from docker.utils import version_lt
+
+    _keep_engine_ca(client.api)
+    try:
+        version = client.api._retrieve_server_version()
+        if version_lt(version, _FIRST_API):
+            raise InvalidVersion(f"The engine speaks API {version}; this server needs {_FIRST_API} or newer.")
+        client.api._version = version
+    except Exception:
+        client.close()
+        raise
+
+
 class Engine:
     """Lazy, thread-safe holder of a docker-py client for one endpoint."""
 
@@ -233,7 +273,7 @@ class Engine:
     def _create(self) -> docker.DockerClient:
         import docker
 
-        kwargs: dict[str, Any] = {"version": "auto", "timeout": self.connect_timeout, "max_pool_size": 32}
+        kwargs: dict[str, Any] = {"version": _FIRST_API, "timeout": self.connect_timeout, "max_pool_size": 32}
         try:
             with engine_errors():
                 if self.base_url and self.base_url.startswith("context:"):
@@ -245,6 +285,7 @@ class Engine:
                     client = docker.DockerClient(base_url=self.base_url, use_ssh_client=ssh, **kwargs)
                 else:
                     client = docker.from_env(environment=self.environment, **kwargs)
+                _negotiate(client)
         except OperationTimeout as exc:
             # Nothing was asked of the engine yet: a silent engine is an unavailable one.
             raise DockerDaemonUnavailable(

@@ -52,6 +52,16 @@ class DockerDaemonUnavailable(MCPDockerError):
     )
 
 
+class EngineTLSError(DockerDaemonUnavailable):
+    """The TLS connection to the engine failed: certificates missing, not trusted, or refused."""
+
+    hint = (
+        "Check the TLS files the server uses (DOCKER_CERT_PATH, or the context's TLS folder): ca.pem must "
+        "be the CA that signed the engine's certificate, and cert.pem/key.pem a client certificate signed by "
+        "the CA the engine trusts (--tlscacert); DOCKER_TLS_VERIFY=1 needs all three files."
+    )
+
+
 class NotFoundError(MCPDockerError):
     """Base of the not-found errors: names what was missing and the tool that lists what exists."""
 
@@ -131,12 +141,32 @@ def _explanation(exc: BaseException) -> str:
     return clean_text(text, max_bytes=1000).strip()
 
 
+def _ssl_cause(exc: BaseException) -> BaseException:
+    """The innermost ssl error beneath requests/urllib3 wrappers (found by type: causes, reasons, args)."""
+    import ssl
+
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    found: BaseException = exc
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            found = item
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return found
+
+
 def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | None = None) -> MCPDockerError:
     """Translate an exception raised by docker-py (or requests beneath it) into the hierarchy.
 
     `kind`/`name` say what the call was about, so a 404 becomes "No such container 'web'".
     Classification is by exception type and HTTP status only.
     """
+    import ssl
+
     import docker.errors
     import requests.exceptions
 
@@ -164,6 +194,14 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
         return EngineError(
             f"The engine failed ({status}): {detail}.", "Check the engine's log; the call may be retried."
         )
+    if isinstance(exc, docker.errors.TLSParameterError):
+        return EngineTLSError(f"TLS to the Docker engine is configured but incomplete: {detail.rstrip('.')}.")
+    if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError):
+        if isinstance(_ssl_cause(exc), ssl.SSLCertVerificationError):
+            why = "the engine's certificate is not trusted by ca.pem (or does not name the engine's host)"
+        else:
+            why = "the engine refused the handshake, which usually means it does not accept the client certificate"
+        return EngineTLSError(f"TLS connection to the Docker engine failed: {why}. Details: {detail.rstrip('.')}.")
     if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
         return OperationTimeout(f"The engine call timed out ({detail}).")
     if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError | FileNotFoundError):
