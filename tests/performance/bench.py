@@ -13,6 +13,7 @@ optionally written as JSON; docs/PERFORMANCE.md records them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -238,6 +239,63 @@ def memory_growth(calls: int) -> dict[str, float]:
     }
 
 
+def _first_progress_ms(tool: str, args: dict[str, Any]) -> float | None:
+    server = StdioServer()
+    server.initialize()
+    msg = server.message("tools/call", {"name": tool, "arguments": args, "_meta": {"progressToken": 1}})
+    start = time.perf_counter()
+    server.send(msg)
+    first = None
+    assert server.proc.stdout
+    while True:
+        line = json.loads(server.proc.stdout.readline())
+        if line.get("method") == "notifications/progress" and first is None:
+            first = (time.perf_counter() - start) * 1000
+        if line.get("id") == msg["id"]:
+            assert not line["result"]["isError"], line
+            break
+    server.close()
+    return first
+
+
+def first_progress(client: docker.DockerClient, image: str, runs: int) -> dict[str, float]:
+    """Time from sending a build / pull call to its first progress notification, over stdio.
+
+    The build runs a step (nocache); the pulled image has a layer of its own (made by that build and
+    pushed to a local registry), removed locally before each pull so that bytes really move."""
+    import tempfile
+
+    from tests.registry import start_registry
+
+    built = f"{test_engine.PREFIX}bench-built:1"
+    registry = start_registry()
+    remote = f"{registry.host}/{test_engine.PREFIX}bench:1"
+    builds: list[float] = []
+    pulls: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as context:
+            Path(context, "Dockerfile").write_text(f'FROM {image}\nRUN seq 1 200000 > /numbers\nCMD ["true"]\n')
+            for _ in range(runs):
+                ms = _first_progress_ms("docker_build_image", {"path": context, "tag": built, "nocache": True})
+                if ms is not None:
+                    builds.append(ms)
+        client.api.tag(built, remote)
+        client.images.push(remote)
+        for _ in range(runs):
+            for ref in (remote, built):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.api.remove_image(ref, force=True)
+            ms = _first_progress_ms("docker_pull_image", {"image": remote})
+            if ms is not None:
+                pulls.append(ms)
+    finally:
+        registry.stop()
+    return {
+        "build_first_progress_ms": round(statistics.median(builds), 1) if builds else float("nan"),
+        "pull_first_progress_ms": round(statistics.median(pulls), 1) if pulls else float("nan"),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -260,6 +318,7 @@ def main() -> int:
         results["latency"] = latency(client, runs, image)
         results["concurrency"] = concurrency((50, 200))
         results["memory"] = memory_growth(1000 if args.quick else 10_000)
+        results["progress"] = first_progress(client, image, 3 if args.quick else 5)
     finally:
         test_engine.cleanup(client)
         handle.stop()
