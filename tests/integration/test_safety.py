@@ -297,7 +297,7 @@ async def test_allowed_forms_reach_the_engine(
     assert f"{data_dir}/../data/:/data:ro" in host["Binds"]
     assert {m["Target"] for m in host["Mounts"]} == {"/v", "/t"}
     assert host["Privileged"] is False
-    docker_client.api.remove_container(name, force=True)
+    docker_client.api.remove_container(name, force=True, v=True)  # v: the anonymous /anon volume too
     docker_client.volumes.get(volume).remove(force=True)
 
 
