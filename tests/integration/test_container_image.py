@@ -96,7 +96,11 @@ def image(docker_client: docker.DockerClient, base_image: str) -> Iterator[dict[
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.images.remove(IMAGE, force=True)
         # The builder stage's layers are untagged images of this build; those no one else uses go too.
+        # Not the base image: its id is the first step's "--->" line, and it is kept per machine.
+        base_id = docker_client.images.get(base_image).id.removeprefix("sha256:")
         for step in reversed(steps):
+            if base_id.startswith(step):
+                continue
             with contextlib.suppress(docker.errors.APIError):
                 docker_client.images.remove(step)
 

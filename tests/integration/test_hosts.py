@@ -118,3 +118,52 @@ async def test_docker_context_endpoint(
             await c.call_tool("docker_list_containers", {"filters": {"name": probe.name}, "host": "ctx"})
         )
     assert [x["name"] for x in listed["containers"]] == [probe.name]
+
+
+async def test_two_real_engines_each_host_sees_only_its_own(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], run_container: Callable[..., Any]
+) -> None:
+    """A second dockerd (own socket, data root and network namespace, started by this test): the same
+    call on each host sees only that host's containers, and writes go where `host` says."""
+    from tests.engine import ensure_test_image
+    from tests.private_engine import running_second_engine
+
+    here = run_container()
+    with running_second_engine(own_netns=True) as second:
+        second_image = ensure_test_image(second.client)
+        settings = allow_settings(hosts=f"main={SOCK},second={second.socket}")
+        async with Client(create_server(settings)) as c:
+            name = unique("on-second")
+            created = structured(
+                await c.call_tool(
+                    "docker_create_container",
+                    {
+                        "image": second_image,
+                        "name": name,
+                        "command": "sleep 300",
+                        "labels": TEST_LABELS,
+                        "start": True,
+                        "host": "second",
+                    },
+                )
+            )
+            assert created["state"] == "running"
+            assert second.client.containers.get(name).status == "running"
+            with pytest.raises(docker.errors.NotFound):
+                docker_client.containers.get(name)
+
+            on_main = structured(await c.call_tool("docker_list_containers", {"all": True, "host": "main"}))
+            on_second = structured(await c.call_tool("docker_list_containers", {"all": True, "host": "second"}))
+            main_names = {x["name"] for x in on_main["containers"]}
+            second_names = {x["name"] for x in on_second["containers"]}
+            assert here.name in main_names
+            assert name not in main_names
+            assert second_names == {name}
+
+            text = error_text(await c.call_tool("docker_inspect_container", {"container": here.name, "host": "second"}))
+            assert f"No such container '{here.name}'" in text
+            removed = structured(
+                await c.call_tool("docker_remove_container", {"container": name, "force": True, "host": "second"})
+            )
+            assert removed["removed"] is True
+            assert second.client.containers.list(all=True) == []
