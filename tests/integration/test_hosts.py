@@ -162,8 +162,24 @@ async def test_two_real_engines_each_host_sees_only_its_own(
 
             text = error_text(await c.call_tool("docker_inspect_container", {"container": here.name, "host": "second"}))
             assert f"No such container '{here.name}'" in text
-            removed = structured(
-                await c.call_tool("docker_remove_container", {"container": name, "force": True, "host": "second"})
-            )
-            assert removed["removed"] is True
-            assert second.client.containers.list(all=True) == []
+        # With confirmation (the default), the question describes the target on the engine the call goes
+        # to, and a destructive call that names no host is refused before anything is asked.
+        from tests.e2e.test_confirmation import User
+
+        user = User("accept")
+        confirm_settings = allow_settings(hosts=f"main={SOCK},second={second.socket}", destructive="confirm")
+        for mode in ("legacy", "auto"):
+            async with Client(create_server(confirm_settings), mode=mode, elicitation_callback=user) as c:
+                text = error_text(await c.call_tool("docker_remove_container", {"container": name, "force": True}))
+                assert "several engines" in text
+                assert user.questions == []
+                if mode == "auto":
+                    removed = structured(
+                        await c.call_tool(
+                            "docker_remove_container", {"container": name, "force": True, "host": "second"}
+                        )
+                    )
+                    assert removed["removed"] is True
+                    assert len(user.questions) == 1
+                    assert name in user.questions[0]
+        assert second.client.containers.list(all=True) == []

@@ -11,13 +11,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from mcp_docker.config import HostSpec
-from mcp_docker.tools.base import CURRENT_HOST, ToolSpec
+from mcp_docker.tools.base import CONFIRMATION, CURRENT_HOST, ToolSpec
 from mcp_docker.utils.errors import UnsafeOperation
 from mcp_docker.utils.safety import Level
 
@@ -58,7 +60,9 @@ def with_host_argument(spec: ToolSpec, hosts: list[HostSpec]) -> Callable[..., A
         Field(description=f"Engine to use: {', '.join(names)}. Reads default to {names[0]!r}; writes must name one."),
     ]
     signature = inspect.signature(fn, eval_str=True)
-    parameters = [*signature.parameters.values()]
+    parameters = [
+        _routed_confirmation(p, spec, hosts) if p.name == CONFIRMATION else p for p in signature.parameters.values()
+    ]
     parameters.append(inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
 
     @functools.wraps(fn)
@@ -76,3 +80,35 @@ def with_host_argument(spec: ToolSpec, hosts: list[HostSpec]) -> Callable[..., A
     routed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     routed.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": signature.return_annotation}
     return routed
+
+
+def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[HostSpec]) -> inspect.Parameter:
+    """The hidden confirmation parameter of a destructive tool, asked on the engine the call goes to.
+
+    The question is resolved before the tool body runs (and before `routed` sets the host), so its
+    resolver is wrapped: it takes `host` too, refuses a write that names no host (or a host whose
+    mode forbids it) before anything is asked, and describes the target on the chosen engine."""
+    type_arg, *metadata = get_args(param.annotation)
+    inner = next(m for m in metadata if isinstance(m, Resolve)).fn
+    inner_signature = inspect.signature(inner)
+
+    def resolver(ctx: Context[Any, Any], host: str | None = None, **arguments: Any) -> Any:
+        try:
+            chosen = choose_host(spec, arguments, host, hosts)
+        except UnsafeOperation as exc:
+            raise ToolError(str(exc)) from exc
+        token = CURRENT_HOST.set(chosen.name)
+        try:
+            return inner(ctx, **arguments)
+        finally:
+            CURRENT_HOST.reset(token)
+
+    resolver.__qualname__ = resolver.__name__ = f"{inner.__name__}_on_host"
+    resolver.__annotations__ = {"ctx": Context}
+    resolver.__signature__ = inner_signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            *inner_signature.parameters.values(),
+            inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default=None),
+        ]
+    )
+    return param.replace(annotation=Annotated[type_arg, Resolve(resolver)])
