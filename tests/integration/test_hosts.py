@@ -183,3 +183,12 @@ async def test_two_real_engines_each_host_sees_only_its_own(
                     assert len(user.questions) == 1
                     assert name in user.questions[0]
         assert second.client.containers.list(all=True) == []
+
+
+async def test_unreachable_ssh_engine_is_clear() -> None:
+    """ssh:// goes through the system ssh client (docker-py's shell-out, as the docker CLI does); an
+    unreachable host is an error that says so, not a hang."""
+    settings = allow_settings(hosts=f"main={SOCK},far=ssh://nobody@127.0.0.1:1", connect_timeout=3)
+    async with Client(create_server(settings)) as c:
+        text = error_text(await c.call_tool("docker_list_containers", {"host": "far"}))
+    assert "Cannot reach the Docker engine" in text
