@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from mcp_docker.docker.client import Engine
 from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
+from mcp_docker.utils.compose_policy import check_compose_config
 from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError
 from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text, cut_bytes
 from mcp_docker.utils.safety import Level
@@ -260,7 +261,8 @@ async def docker_compose_operations(
 ) -> ComposeResult:
     """Run a Compose action on a project given by a directory and/or compose files. ps, logs and config only
     read; up, pull, build, start, stop and restart change state; down removes the project's containers and
-    networks (volumes only with remove_volumes=true)."""
+    networks (volumes only with remove_volumes=true). up is refused when a service breaks the container
+    policy (privileged, host namespaces, host binds...)."""
     if project_name is not None and not _PROJECT.match(project_name):
         raise ValidationError(
             f"Invalid project name {project_name!r}: use lowercase letters, digits, '-' and '_', starting with a "
@@ -283,6 +285,17 @@ async def docker_compose_operations(
         cli, action, directory, paths, project_name, chosen, remove_volumes=remove_volumes, build=build, tail=tail
     )
     env = compose_env(eng)
+    if action == "up":
+        # The container policy holds for compose files too: check the resolved project first.
+        config = build_command(cli, "config", directory, paths, project_name, [])
+        config_code, config_text = await _run(ctx, config, env, directory, min(timeout, 120), progress=False)
+        if config_code != 0:
+            shown = bounded_tail(config_text, 3000)[0].strip()
+            raise EngineError(
+                f"Compose could not read the project (exit {config_code}):\n{shown}",
+                "Fix the compose file; action 'config' shows how Compose reads the project.",
+            )
+        check_compose_config(config_text, settings(ctx))
     code, text = await _run(ctx, argv, env, directory, timeout, progress=action in LONG_ACTIONS)
     limit = settings(ctx).max_output_bytes
     if code != 0:

@@ -1,0 +1,142 @@
+"""The container policy holds for Compose projects: `up` refuses a service that breaks it, and the
+engine shows nothing was created."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from mcp import Client
+
+from mcp_docker.server import create_server
+from mcp_docker.utils.compose_policy import check_compose_config, service_request
+from mcp_docker.utils.errors import UnsafeOperation
+from tests.conftest import allow_settings, error_text, structured
+from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
+
+pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+
+SERVICE = """\
+version: "3.8"
+services:
+  app:
+    image: {image}
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    labels:
+      {label}: "{value}"
+{extra}
+"""
+
+CASES: list[tuple[str, str, str]] = [
+    ("    privileged: true", "privileged", "MCP_DOCKER_ALLOW_PRIVILEGED"),
+    ("    network_mode: host", "network", "MCP_DOCKER_ALLOW_HOST_NAMESPACES"),
+    ("    pid: host", "pid mode", "MCP_DOCKER_ALLOW_HOST_NAMESPACES"),
+    ("    cap_add: [SYS_ADMIN]", "capabilities", "MCP_DOCKER_ALLOWED_CAPABILITIES"),
+    ("    devices: [/dev/null:/dev/x]", "devices", "MCP_DOCKER_ALLOW_DEVICES"),
+    ("    security_opt: [seccomp:unconfined]", "security options", "MCP_DOCKER_ALLOW_UNCONFINED"),
+    ("    volumes: [/etc:/host-etc:ro]", "/etc", "MCP_DOCKER_ALLOWED_BIND_ROOTS"),
+    ("    volumes: [./data:/data]", "bind mount", "MCP_DOCKER_ALLOWED_BIND_ROOTS"),
+    (
+        "    volumes:\n      - type: bind\n        source: /\n        target: /host",
+        "bind",
+        "MCP_DOCKER_ALLOWED_BIND_ROOTS",
+    ),
+    ("    volumes: [/var/run/docker.sock:/var/run/docker.sock]", "socket", ""),
+    (
+        "    volumes: [hostdata:/data]\nvolumes:\n  hostdata:\n    driver_opts: {type: none, o: bind, device: /etc}",
+        "hostdata",
+        "MCP_DOCKER_ALLOWED_BIND_ROOTS",
+    ),
+]
+
+
+def _project_containers(docker_client: docker.DockerClient, project: str) -> list[Any]:
+    return docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+
+
+@pytest.mark.parametrize(("extra", "what", "setting"), CASES, ids=[c[1] + str(i) for i, c in enumerate(CASES)])
+async def test_up_refuses_what_create_would_refuse(
+    client: Client,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    extra: str,
+    what: str,
+    setting: str,
+) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        SERVICE.format(image=test_image, label=TEST_LABEL, value=TEST_LABEL_VALUE, extra=extra)
+    )
+    project = unique("cpol")
+    text = error_text(
+        await client.call_tool(
+            "docker_compose_operations", {"action": "up", "project_dir": str(tmp_path), "project_name": project}
+        )
+    )
+    assert "Refused" in text
+    assert what in text
+    assert setting in text
+    assert "Compose " in text
+    assert _project_containers(docker_client, project) == []
+    assert [n for n in docker_client.networks.list() if n.name.startswith(project)] == []
+
+
+async def test_up_allows_what_the_operator_allows(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "docker-compose.yml").write_text(
+        SERVICE.format(
+            image=test_image, label=TEST_LABEL, value=TEST_LABEL_VALUE, extra="    volumes: [./data:/data:ro]"
+        )
+    )
+    project = unique("cpok")
+    args = {"project_dir": str(tmp_path), "project_name": project}
+    async with Client(create_server(allow_settings(allowed_bind_roots=[str(tmp_path)]))) as c:
+        try:
+            up = structured(await c.call_tool("docker_compose_operations", {**args, "action": "up"}))
+            assert up["exit_code"] == 0
+            running = _project_containers(docker_client, project)
+            assert len(running) == 1
+            assert running[0].attrs["HostConfig"]["Binds"][0].endswith(":/data:ro")
+        finally:
+            await c.call_tool("docker_compose_operations", {**args, "action": "down"})
+
+
+def test_service_request_reads_every_spelling() -> None:
+    request = service_request(
+        {
+            "privileged": True,
+            "cap_add": "NET_ADMIN",
+            "network_mode": "service:db",
+            "pid": "host",
+            "volumes": ["a:/a", {"type": "bind", "source": "/x", "target": "/y"}, {"type": "tmpfs", "target": "/t"}, 7],
+            "devices": ["/dev/fuse"],
+        }
+    )
+    assert request.privileged is True
+    assert request.cap_add == ["NET_ADMIN"]
+    assert request.network_mode is None  # joining a service of the same project is not a host namespace
+    assert request.pid_mode == "host"
+    assert request.volumes == ["a:/a"]
+    assert [(m.type, m.source) for m in request.mounts] == [("bind", "/x")]
+    assert request.devices == ["/dev/fuse"]
+
+
+def test_unreadable_config_is_an_error() -> None:
+    from mcp_docker.config import Settings
+    from mcp_docker.utils.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="Cannot read"):
+        check_compose_config("services: [unclosed", Settings())
+    with pytest.raises(ValidationError, match="not a mapping"):
+        check_compose_config("- a list", Settings())
+    check_compose_config("services:\n  app: {image: x}\nvolumes:\n  ext: {external: true}\n", Settings())
+    with pytest.raises(UnsafeOperation, match="Compose service 'app'"):
+        check_compose_config("services:\n  app: {image: x, privileged: true}\n", Settings())
