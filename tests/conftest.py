@@ -7,6 +7,7 @@ Every Docker object a test creates has a name starting with `mcpt-` or the label
 from __future__ import annotations
 
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -76,9 +77,13 @@ def run_container(
     return run
 
 
+BUILD_ROOT = tempfile.gettempdir()
+
+
 def allow_settings(**overrides: Any) -> Settings:
-    """Settings for tests that exercise tools, not the confirmation flow: destructive tools run."""
-    return Settings(**{"destructive": "allow", **overrides})
+    """Settings for tests that exercise tools, not the confirmation flow: destructive tools run, and
+    builds may use contexts under the temporary directory (where tests make them)."""
+    return Settings(**{"destructive": "allow", "allowed_build_roots": [BUILD_ROOT], **overrides})
 
 
 @pytest.fixture
@@ -100,7 +105,13 @@ def stdio_params(env: dict[str, str] | None = None) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_docker"],
-        env={**base, "MCP_DOCKER_DESTRUCTIVE": "allow", "MCP_DOCKER_LOG_LEVEL": "WARNING", **(env or {})},
+        env={
+            **base,
+            "MCP_DOCKER_DESTRUCTIVE": "allow",
+            "MCP_DOCKER_LOG_LEVEL": "WARNING",
+            "MCP_DOCKER_ALLOWED_BUILD_ROOTS": BUILD_ROOT,
+            **(env or {}),
+        },
     )
 
 

@@ -195,6 +195,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Host directories under which bind mounts are allowed (default: none).",
     )
+    allowed_build_roots: CsvList = Field(
+        default_factory=list,
+        description="Host directories that may be sent to the engine as build contexts (their files can be "
+        "copied into an image); the bind roots count too (default: none).",
+    )
     audit_log: Path | None = Field(None, description="File for a JSON-lines audit of state-changing calls.")
     allow_privileged: bool = Field(False, description="Allow privileged containers (full access to the host).")
     allowed_capabilities: CsvList = Field(
@@ -214,6 +219,7 @@ class Settings(BaseSettings):
         "toolsets",
         "disabled_tools",
         "allowed_bind_roots",
+        "allowed_build_roots",
         "allowed_capabilities",
         "http_allowed_hosts",
         "http_allowed_origins",
@@ -273,12 +279,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown capability name(s) {unknown}")
         return names
 
-    @field_validator("allowed_bind_roots")
+    @field_validator("allowed_bind_roots", "allowed_build_roots")
     @classmethod
     def _absolute_roots(cls, value: list[str]) -> list[str]:
         relative = [v for v in value if not v.startswith("/")]
         if relative:
-            raise ValueError(f"bind roots must be absolute paths, got {relative}")
+            raise ValueError(f"roots must be absolute paths, got {relative}")
         return value
 
     @model_validator(mode="after")

@@ -140,3 +140,38 @@ def test_unreadable_config_is_an_error() -> None:
     check_compose_config("services:\n  app: {image: x}\nvolumes:\n  ext: {external: true}\n", Settings())
     with pytest.raises(UnsafeOperation, match="Compose service 'app'"):
         check_compose_config("services:\n  app: {image: x, privileged: true}\n", Settings())
+
+
+async def test_build_contexts_must_be_under_allowed_roots(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    """A build context's files go to the engine and can be copied into an image, then read back: like a
+    bind mount, it needs an allowed root. Refused by default, for builds and for compose projects."""
+    (tmp_path / "Dockerfile").write_text(f"FROM {test_image}\nCOPY Dockerfile /copied\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        SERVICE.format(image=unique("built") + ":1", label=TEST_LABEL, value=TEST_LABEL_VALUE, extra="    build: .")
+    )
+    tag = f"{unique('refused')}:1"
+    project = unique("cbuild")
+    strict = allow_settings(allowed_build_roots=[])
+    async with Client(create_server(strict)) as c:
+        text = error_text(await c.call_tool("docker_build_image", {"path": str(tmp_path), "tag": tag}))
+        assert "Refused: building from" in text
+        assert "MCP_DOCKER_ALLOWED_BUILD_ROOTS" in text
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_client.images.get(tag)
+        for action in ("up", "build"):
+            text = error_text(
+                await c.call_tool(
+                    "docker_compose_operations",
+                    {"action": action, "project_dir": str(tmp_path), "project_name": project},
+                )
+            )
+            assert "Compose service 'app'" in text
+            assert "MCP_DOCKER_ALLOWED_BUILD_ROOTS" in text
+        assert _project_containers(docker_client, project) == []
+    # A bind root counts as a build root.
+    async with Client(create_server(allow_settings(allowed_build_roots=[], allowed_bind_roots=[str(tmp_path)]))) as c:
+        built = structured(await c.call_tool("docker_build_image", {"path": str(tmp_path), "tag": tag}))
+        assert tag in built["tags"]
+    assert docker_client.images.get(tag).tags == [tag]

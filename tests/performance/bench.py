@@ -20,6 +20,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +42,13 @@ class StdioServer:
     """The real server as a subprocess, spoken to with raw JSON-RPC lines (no client overhead)."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        full_env = {**os.environ, "MCP_DOCKER_LOG_LEVEL": "WARNING", "MCP_DOCKER_DESTRUCTIVE": "allow", **(env or {})}
+        full_env = {
+            **os.environ,
+            "MCP_DOCKER_LOG_LEVEL": "WARNING",
+            "MCP_DOCKER_DESTRUCTIVE": "allow",
+            "MCP_DOCKER_ALLOWED_BUILD_ROOTS": tempfile.gettempdir(),
+            **(env or {}),
+        }
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mcp_docker"],

@@ -285,7 +285,7 @@ async def docker_compose_operations(
         cli, action, directory, paths, project_name, chosen, remove_volumes=remove_volumes, build=build, tail=tail
     )
     env = compose_env(eng)
-    if action == "up":
+    if action in ("up", "build"):
         # The container policy holds for compose files too: check the resolved project first.
         config = build_command(cli, "config", directory, paths, project_name, [])
         config_code, config_text = await _run(ctx, config, env, directory, min(timeout, 120), progress=False)

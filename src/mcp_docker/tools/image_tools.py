@@ -41,6 +41,7 @@ from mcp_docker.tools.image_models import (
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, map_engine_error
 from mcp_docker.utils.output import bounded_tail
+from mcp_docker.utils.policy import check_build_context
 from mcp_docker.utils.safety import Level
 
 MANAGED_LABEL = "mcp-docker.managed"
@@ -237,12 +238,13 @@ async def docker_build_image(
     target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
     nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory on the server's machine, sending each build step as
-    progress; returns the image id, its tags and the end of the build log. A failed build is an error
-    naming the failing step and its output."""
+    """Build an image from a context directory on the server's machine (under the operator's allowed
+    roots), sending each build step as progress; returns the image id, its tags and the end of the build
+    log. A failed build is an error naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path, dockerfile)
+    check_build_context(str(context), settings(ctx))
     api = engine(ctx).api
     limit = settings(ctx).max_output_bytes
 

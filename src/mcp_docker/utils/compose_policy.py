@@ -4,7 +4,8 @@ A compose file is another way to ask for containers: `privileged: true`, `networ
 `volumes: ["/:/host"]` in it would otherwise walk past the checks `docker_create_container` makes.
 So `up` first asks Compose for the resolved project (`config`, which expands variables, extends and
 relative paths exactly as `up` will), and every service must pass `check_container_request`; the
-project's volume definitions must pass the bind-in-disguise check. Nothing is started otherwise.
+project's volume definitions must pass the bind-in-disguise check, and build contexts must lie
+under the allowed roots (`up` builds missing images). Nothing is started otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mcp_docker.utils.errors import UnsafeOperation, ValidationError
 from mcp_docker.utils.policy import (
     ContainerRequest,
     MountRequest,
+    check_build_context,
     check_container_request,
     check_volume_driver_opts,
 )
@@ -90,7 +92,11 @@ def check_compose_config(config_text: str, settings: Settings) -> None:
     for name, service in (data.get("services") or {}).items():
         if not isinstance(service, dict):
             continue
+        build = service.get("build")
+        context = build.get("context") if isinstance(build, dict) else build
         try:
+            if context:
+                check_build_context(str(context), settings)
             check_container_request(service_request(service), settings)
         except UnsafeOperation as exc:
             raise UnsafeOperation(f"Compose service '{name}': {exc.message}", exc.hint) from exc

@@ -129,6 +129,17 @@ def check_bind_source(source: str, settings: Settings, how: str = "bind mount") 
         raise _refuse(f"{how} of host path {source!r}{resolved}", "MCP_DOCKER_ALLOWED_BIND_ROOTS")
 
 
+def check_build_context(path: str, settings: Settings) -> None:
+    """A build context's files go to the engine and can be copied into an image (then read with exec),
+    so, like a bind mount, it must lie under an allowed root (build roots or bind roots)."""
+    real = _resolve(path)
+    if not _under(real, [*settings.allowed_build_roots, *settings.allowed_bind_roots]):
+        raise _refuse(
+            f"building from {path!r} (a build context's files are sent to the engine and can be copied into an image)",
+            "MCP_DOCKER_ALLOWED_BUILD_ROOTS (or MCP_DOCKER_ALLOWED_BIND_ROOTS)",
+        )
+
+
 def _is_volume_name(source: str) -> bool:
     return bool(_VOLUME_NAME.match(source))
 
