@@ -259,10 +259,9 @@ async def docker_compose_operations(
     tail: Annotated[int, Field(description="logs only: last N lines per service.", ge=0, le=10000)] = 100,
     timeout: Annotated[float, Field(description="Seconds the CLI may run before it is stopped.", gt=0, le=3600)] = 600,
 ) -> ComposeResult:
-    """Run a Compose action on a project given by a directory and/or compose files. ps, logs and config only
-    read; up, pull, build, start, stop and restart change state; down removes the project's containers and
-    networks (volumes only with remove_volumes=true). up is refused when a service breaks the container
-    policy (privileged, host namespaces, host binds...)."""
+    """Run a Compose action on a project (a directory and/or compose files). ps, logs, config read; up, pull,
+    build, start, stop, restart change state; down removes containers and networks (volumes only with
+    remove_volumes=true). up/build follow the container policy."""
     if project_name is not None and not _PROJECT.match(project_name):
         raise ValidationError(
             f"Invalid project name {project_name!r}: use lowercase letters, digits, '-' and '_', starting with a "

@@ -147,9 +147,8 @@ def docker_create_container(
     volumes: Annotated[
         list[str] | dict[str, str | VolumeBind] | None,
         Field(
-            description="Mounts as 'source:target[:ro]': a named volume ('data:/var/lib/data') or a host path "
-            "(refused unless the operator allows its root with MCP_DOCKER_ALLOWED_BIND_ROOTS); or a mapping "
-            "{source: target} / {source: {'bind': target, 'mode': 'ro'}}."
+            description="'source:target[:ro]' entries: a named volume ('data:/data') or a host path (needs an "
+            "allowed root); or a mapping {source: target} / {source: {'bind': target, 'mode': 'ro'}}."
         ),
     ] = None,
     mounts: Annotated[

@@ -238,9 +238,9 @@ async def docker_build_image(
     target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
     nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory on the server's machine (under the operator's allowed
-    roots), sending each build step as progress; returns the image id, its tags and the end of the build
-    log. A failed build is an error naming the failing step and its output."""
+    """Build an image from a context directory (under an allowed root) on the server's machine, sending
+    each build step as progress; returns the image id, tags and the end of the build log. A failed build
+    is an error naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path, dockerfile)

@@ -56,8 +56,8 @@ def _prune(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]
 
 @docker_tool(Level.SAFE, "system", title="Engine information", idempotent=True)
 def docker_system_info(ctx: Ctx) -> SystemInfo:
-    """Facts about the engine and its host: versions, OS, kernel, CPUs, memory, storage and logging drivers,
-    container and image counts, swarm state, registry settings and the engine's warnings."""
+    """Facts about the engine and its host: versions, OS, kernel, CPUs, memory, drivers, container and
+    image counts, swarm state, registries and the engine's warnings."""
     return system_info(engine(ctx).api.info())
 
 
@@ -93,9 +93,8 @@ def docker_system_prune(
         ),
     ] = None,
 ) -> PruneResult:
-    """Remove stopped containers, unused networks, dangling images (all unused ones with all=true) and the build
-    cache; unused volumes only when volumes=true. Returns what went and the space reclaimed. Data in removed
-    containers and volumes is lost."""
+    """Remove stopped containers, unused networks, dangling images (all unused with all=true) and the build
+    cache; unused volumes only with volumes=true. Returns what went and the space reclaimed."""
     flt = _filters(filters) or {}
     unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
     if unknown:
@@ -136,8 +135,8 @@ def docker_system_prune(
 
 @docker_tool(Level.SAFE, "system", title="Engine health check", idempotent=True)
 def docker_healthcheck(ctx: Ctx) -> HealthReport:
-    """Is the engine reachable, how fast does it answer, which versions does it run, and which containers have a
-    failing health check. Never fails: an unreachable engine is reported with the reason."""
+    """Is the engine reachable, its latency and versions, and which containers fail their health check.
+    An unreachable engine is reported with the reason, not raised."""
     eng = engine(ctx)
     health = eng.health()
     report = HealthReport(
