@@ -108,3 +108,13 @@ def test_to_tool_error_carries_message_and_hint() -> None:
     assert (
         str(err) == "No such container 'web'. List them with docker_list_containers (all=true shows stopped ones too)."
     )
+
+
+def test_401_and_403_say_different_things() -> None:
+    """401 is about credentials; 403 is also the engine's answer for what an object's state forbids."""
+    unauthenticated = str(map_engine_error(api_error(401, "unauthorized")))
+    assert "docker login" in unauthenticated
+    forbidden = str(map_engine_error(api_error(403, "network has active endpoints")))
+    assert "forbidden" in forbidden
+    assert "network has active endpoints" in forbidden
+    assert "docker login" not in forbidden

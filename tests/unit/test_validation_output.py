@@ -146,3 +146,14 @@ def test_human_size() -> None:
     assert human_size(999) == "999 B"
     assert human_size(1500) == "1.5 KB"
     assert human_size(2_500_000_000) == "2.5 GB"
+
+
+def test_engine_text_and_line_count() -> None:
+    from mcp_docker.utils.output import engine_text, line_count
+
+    text, cut = engine_text(b"\x1b[1mone\x1b[0m\ntwo\nthree\n", 10)
+    assert (text, cut) == ("two\nthree\n", True)
+    assert engine_text(None, 10) == ("", False)
+    assert line_count("") == 0
+    assert line_count("a\nb\n") == 2
+    assert line_count("a\nb") == 2

@@ -19,7 +19,7 @@ from pydantic import Field
 from mcp_docker.tools.base import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats, container_details
 from mcp_docker.utils.errors import MCPDockerError, ValidationError, engine_errors
-from mcp_docker.utils.output import bounded_tail, clean_text, decode
+from mcp_docker.utils.output import clean_text, engine_text
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -67,7 +67,7 @@ def _facts(state: AppState, container: str, *, logs: bool = True, stats: bool = 
             blocks.append(data_block(f"last health check probes of {details.name}", _json(probes), "json"))
         if logs:
             raw = api.logs(container, stdout=True, stderr=True, tail=LOG_LINES, timestamps=True)
-            text, cut = bounded_tail(clean_text(decode(raw)), max(limit // 2, 512))
+            text, cut = engine_text(raw, max(limit // 2, 512))
             title = f"last {LOG_LINES} log lines of {details.name}" + (" (older lines cut)" if cut else "")
             blocks.append(data_block(title, text or "(no output)"))
         if stats and details.state.running:

@@ -23,7 +23,7 @@ from mcp_docker.tools.base import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats
 from mcp_docker.utils.errors import MCPDockerError, engine_errors, map_engine_error
 from mcp_docker.utils.logger import logger
-from mcp_docker.utils.output import bounded_tail, clean_text, decode
+from mcp_docker.utils.output import clean_text, engine_text
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -59,7 +59,7 @@ def container_logs(container: str, ctx: Ctx) -> str:
 
     def read(s: AppState) -> str:
         raw = s.engine.api.logs(container, stdout=True, stderr=True, tail=LOG_TAIL)
-        text, truncated = bounded_tail(clean_text(decode(raw)), s.settings.max_output_bytes)
+        text, truncated = engine_text(raw, s.settings.max_output_bytes)
         return f"[older lines cut to {s.settings.max_output_bytes} bytes]\n{text}" if truncated else text
 
     return _read(state, container, read)

@@ -25,7 +25,7 @@ from mcp_docker.tools.container_models import (
 )
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError, engine_errors
-from mcp_docker.utils.output import bounded_tail, clean_text, decode, parse_time
+from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
 from mcp_docker.utils.policy import (
     ContainerRequest,
     MountSpec,
@@ -367,12 +367,10 @@ def docker_container_logs(
         until=until_ts,
         timestamps=timestamps,
     )
-    text = clean_text(decode(raw))
-    text, truncated = bounded_tail(text, settings(ctx).max_output_bytes)
-    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    text, truncated = engine_text(raw, settings(ctx).max_output_bytes)
     return LogsResult(
         container=container,
-        lines=lines,
+        lines=line_count(text),
         text=text,
         truncated=truncated,
         note=(
@@ -422,8 +420,8 @@ def docker_exec_command(
     out, err = api.exec_start(exec_id, demux=True)
     info = api.exec_inspect(exec_id)
     limit = settings(ctx).max_output_bytes
-    stdout, cut_out = bounded_tail(clean_text(decode(out)), limit)
-    stderr, cut_err = bounded_tail(clean_text(decode(err)), max(limit // 4, 256))
+    stdout, cut_out = engine_text(out, limit)
+    stderr, cut_err = engine_text(err, max(limit // 4, 256))
     return ExecResult(
         container=container,
         command=argv,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from mcp_docker.tools.base import Ctx, docker_tool, engine
+from mcp_docker.tools.container_tools import ContainerRef
 from mcp_docker.tools.netvol_models import (
     MANAGED_LABEL,
     ConnectionResult,
@@ -24,7 +25,6 @@ from mcp_docker.utils.output import clean_text
 from mcp_docker.utils.safety import Level
 
 NetworkRef = Annotated[str, Field(description="Network name or id.", min_length=1)]
-ContainerRef = Annotated[str, Field(description="Container name or id.", min_length=1)]
 
 
 @docker_tool(Level.SAFE, "networks", title="List networks")

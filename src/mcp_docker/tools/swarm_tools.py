@@ -32,7 +32,7 @@ from mcp_docker.tools.swarm_models import (
 )
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError
-from mcp_docker.utils.output import bounded_tail, clean_text, decode, parse_time
+from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
 from mcp_docker.utils.policy import ContainerRequest, check_container_request
 from mcp_docker.utils.safety import Level
 
@@ -342,11 +342,10 @@ def docker_service_logs(
         )
         raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in chunks)
     limit = settings(ctx).max_output_bytes
-    text, truncated = bounded_tail(clean_text(decode(raw)), limit)
-    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    text, truncated = engine_text(raw, limit)
     return ServiceLogs(
         service=service,
-        lines=lines,
+        lines=line_count(text),
         text=text,
         truncated=truncated,
         note=f"Output cut to the newest {limit} bytes; use tail/since to see more." if truncated else None,

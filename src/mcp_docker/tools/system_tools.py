@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -139,16 +140,7 @@ def docker_healthcheck(ctx: Ctx) -> HealthReport:
     An unreachable engine is reported with the reason, not raised."""
     eng = engine(ctx)
     health = eng.health()
-    report = HealthReport(
-        reachable=health.reachable,
-        endpoint=health.endpoint,
-        latency_ms=health.latency_ms,
-        server_version=health.server_version,
-        api_version=health.api_version,
-        os=health.os,
-        arch=health.arch,
-        error=health.error,
-    )
+    report = HealthReport(**dataclasses.asdict(health))
     if not health.reachable:
         return report
     api = eng.api

@@ -183,11 +183,17 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
         status = exc.status_code
         if status == 409:
             return ConflictError(f"Conflict: {detail}.", "Inspect the object's current state, or choose another name.")
-        if status in (401, 403):
+        if status == 401:
             return EngineError(
-                f"The engine refused the request ({status}): {detail}.",
-                "Check registry credentials with `docker login` on the server's machine, "
-                "or the engine's authorization plugin.",
+                f"The engine refused the request (401, not authenticated): {detail}.",
+                "Check registry credentials with `docker login` on the server's machine.",
+            )
+        if status == 403:
+            # The engine also answers 403 for operations its objects' state forbids (a network in use,
+            # a predefined network), not only for an authorization plugin's refusal.
+            return EngineError(
+                f"The engine refused the request (403, forbidden): {detail}.",
+                "Inspect the object's current state; the engine's authorization plugin may also forbid it.",
             )
         if status is not None and 400 <= status < 500:
             return EngineError(f"The engine rejected the request ({status}): {detail}.", "Fix the arguments.")

@@ -58,6 +58,16 @@ def bounded_tail(text: str, max_bytes: int) -> tuple[str, bool]:
     return "".join(reversed(kept)), True
 
 
+def engine_text(data: bytes | str | None, max_bytes: int) -> tuple[str, bool]:
+    """Text from the engine (logs, exec output) as a model may read it: decoded, cleaned, and cut to the
+    newest whole lines within `max_bytes`; says whether anything was dropped."""
+    return bounded_tail(clean_text(decode(data)), max_bytes)
+
+
+def line_count(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
 def decode(data: bytes | str | None) -> str:
     if data is None:
         return ""
