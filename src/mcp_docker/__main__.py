@@ -71,8 +71,8 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
 def doctor(settings: Settings, as_json: bool) -> int:
     """Tell the user whether the engine is reachable, which one, its versions, and the settings."""
     from mcp_docker.docker.client import Engine
+    from mcp_docker.safety.levels import refusal
     from mcp_docker.tools import all_tools
-    from mcp_docker.utils.safety import refusal
 
     health = Engine(timeout=settings.engine_timeout, connect_timeout=settings.connect_timeout).health()
     offered = [s.name for s in all_tools().values() if not refusal(s.name, s.lowest_level(), s.toolset, settings)]

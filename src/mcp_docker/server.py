@@ -15,8 +15,8 @@ from mcp_docker.config import Settings
 from mcp_docker.docker.client import Engine
 from mcp_docker.prompts import register_prompts
 from mcp_docker.resources import register_completions, register_resources
+from mcp_docker.state import AppState
 from mcp_docker.tools import register_tools
-from mcp_docker.tools.base import AppState
 from mcp_docker.utils.logger import logger
 
 INSTRUCTIONS = """\

@@ -15,9 +15,10 @@ from mcp.types import ElicitRequestParams, ElicitResult
 from pydantic import BaseModel, Field
 
 from mcp_docker.config import Settings
+from mcp_docker.safety.levels import Level
 from mcp_docker.server import create_server
-from mcp_docker.tools.base import TOOLS, Ctx, docker_tool, engine
-from mcp_docker.utils.safety import Level
+from mcp_docker.state import Ctx, engine
+from mcp_docker.tools.declare import TOOLS, docker_tool
 from tests.conftest import MODES, error_text, stdio_params, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]

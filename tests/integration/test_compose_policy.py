@@ -11,8 +11,8 @@ import docker
 import pytest
 from mcp import Client
 
+from mcp_docker.safety.compose_policy import check_compose_config, service_request
 from mcp_docker.server import create_server
-from mcp_docker.utils.compose_policy import check_compose_config, service_request
 from mcp_docker.utils.errors import UnsafeOperation
 from tests.conftest import allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE

@@ -6,10 +6,10 @@ import pytest
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_docker.config import Settings
+from mcp_docker.safety.container_policy import ContainerRequest, check_container_request
+from mcp_docker.safety.levels import Level, annotations_for, check_allowed, refusal
 from mcp_docker.tools import all_tools, check_tool_names
 from mcp_docker.utils.errors import UnsafeOperation
-from mcp_docker.utils.policy import ContainerRequest, check_container_request
-from mcp_docker.utils.safety import Level, annotations_for, check_allowed, refusal
 
 
 def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,7 @@ def test_policy_allows_named_volumes_and_allowed_roots(tmp_path: object) -> None
 
 
 def test_action_levels() -> None:
-    from mcp_docker.tools.base import ToolSpec
+    from mcp_docker.tools.declare import ToolSpec
 
     spec = ToolSpec(
         name="docker_x",

@@ -10,27 +10,21 @@ from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, De
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
 
 from mcp_docker.config import Settings, normalise_capability
-from mcp_docker.utils.audit import redact, redact_arguments
-from mcp_docker.utils.errors import UnsafeOperation
-from mcp_docker.utils.policy import (
-    ContainerRequest,
-    MountSpec,
-    check_container_request,
-    check_exec_request,
-    check_volume_driver_opts,
-    explicit_shell,
-    shell_syntax,
-)
-from mcp_docker.utils.safety import (
+from mcp_docker.safety.audit import redact, redact_arguments
+from mcp_docker.safety.confirmation import (
     Confirmation,
     ConfirmationDeclined,
-    Level,
     NoQuestion,
     check_confirmed,
     client_can_elicit,
     generic_question,
     quote,
 )
+from mcp_docker.safety.container_policy import ContainerRequest, check_container_request, check_volume_driver_opts
+from mcp_docker.safety.exec_policy import check_exec_request, explicit_shell, shell_syntax
+from mcp_docker.safety.levels import Level
+from mcp_docker.tools.container_models import MountSpec
+from mcp_docker.utils.errors import UnsafeOperation
 
 
 @pytest.mark.parametrize(

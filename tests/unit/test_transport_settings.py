@@ -7,8 +7,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from mcp_docker.call_limits import timed_out
 from mcp_docker.config import Settings
-from mcp_docker.reliability import timed_out
+from mcp_docker.safety.levels import Level
 from mcp_docker.transport import (
     allowed_hosts,
     allowed_origins,
@@ -16,7 +17,6 @@ from mcp_docker.transport import (
     origin_allowed,
     protocol_error,
 )
-from mcp_docker.utils.safety import Level
 
 
 def test_defaults_are_loopback_with_bounded_requests_and_calls() -> None:

@@ -16,7 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-from mcp_docker.tools.base import AppState, Ctx, app_state
+from mcp_docker.state import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats, container_details
 from mcp_docker.utils.errors import MCPDockerError, ValidationError, engine_errors
 from mcp_docker.utils.output import clean_text, engine_text

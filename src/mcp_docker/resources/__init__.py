@@ -19,7 +19,7 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from mcp_docker.tools.base import AppState, Ctx, app_state
+from mcp_docker.state import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats
 from mcp_docker.utils.errors import MCPDockerError, engine_errors, map_engine_error
 from mcp_docker.utils.logger import logger

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from pydantic import ConfigDict
 
-from mcp_docker.tools.base import TOOLS, ToolSpec
-from mcp_docker.tools.hosts import with_host_argument
-from mcp_docker.tools.schema import compact_input, shallow_output
-from mcp_docker.utils import audit
-from mcp_docker.utils.safety import Level, annotations_for, refusal
+from mcp_docker.safety import audit
+from mcp_docker.safety.levels import Level, annotations_for, refusal
+from mcp_docker.tools.declare import TOOLS, ToolSpec
+from mcp_docker.tools.host_routing import with_host_argument
+from mcp_docker.tools.schema_compaction import compact_input, shallow_output
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer

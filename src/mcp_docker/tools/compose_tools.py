@@ -20,12 +20,13 @@ import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from mcp_docker.docker.client import Engine
-from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.safety.compose_policy import check_compose_config
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
-from mcp_docker.utils.compose_policy import check_compose_config
+from mcp_docker.tools.declare import docker_tool
 from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError
 from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text, cut_bytes
-from mcp_docker.utils.safety import Level
 
 Action = Literal["up", "down", "ps", "logs", "config", "pull", "build", "start", "stop", "restart"]
 

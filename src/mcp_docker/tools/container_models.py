@@ -6,10 +6,13 @@ text (names, labels, commands) are cleaned of control characters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mcp_docker.safety.container_policy import MountRequest
+from mcp_docker.utils import validation
+from mcp_docker.utils.errors import ValidationError
 from mcp_docker.utils.output import clean_text, redact_env
 
 # ---------------------------------------------------------------- list / summary
@@ -294,4 +297,75 @@ class ContainerStats(BaseModel):
             block_read=read,
             block_write=write,
             pids=(raw.get("pids_stats") or {}).get("current", 0),
+        )
+
+
+_MOUNT_KEYS = {
+    "type": "type",
+    "source": "source",
+    "src": "source",
+    "target": "target",
+    "destination": "target",
+    "dst": "target",
+    "read_only": "read_only",
+    "readonly": "read_only",
+    "ro": "read_only",
+    "driver": "driver",
+    "driver_opts": "driver_opts",
+    "driveropts": "driver_opts",
+}
+
+
+class MountSpec(BaseModel):
+    """A mount as `mounts` takes it. Keys are matched whatever their case, in the API's spelling too
+    (`Type`, `Source`/`src`, `Target`/`destination`, `ReadOnly`, `VolumeOptions.DriverConfig`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["bind", "volume", "tmpfs"] = Field(
+        "volume", description="bind (a host path: refused outside MCP_DOCKER_ALLOWED_BIND_ROOTS), volume or tmpfs."
+    )
+    source: str | None = Field(None, description="Host path (bind) or volume name (volume); none for tmpfs.")
+    target: str = Field(description="Absolute path inside the container.", min_length=1)
+    read_only: bool = Field(False, description="Mount read-only.")
+    driver: str | None = Field(None, description="Volume driver (type=volume only).")
+    driver_opts: dict[str, str] | None = Field(
+        None, description="Volume driver options (type=volume only); binds in disguise are policy-checked."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            low = str(key).strip().lower().replace("-", "_")
+            if low == "volumeoptions" and isinstance(value, dict):
+                config = {str(k).lower(): v for k, v in value.items()}.get("driverconfig") or {}
+                config = {str(k).lower(): v for k, v in config.items()} if isinstance(config, dict) else {}
+                out["driver"] = config.get("name")
+                out["driver_opts"] = config.get("options")
+                continue
+            name = _MOUNT_KEYS.get(low, str(key))
+            out[name] = value.strip().lower() if name == "type" and isinstance(value, str) else value
+        return out
+
+    @model_validator(mode="after")
+    def _valid(self) -> MountSpec:
+        try:
+            validation.container_path(self.target, "mount target")
+            if self.type == "volume" and self.source:
+                validation.volume_name(self.source)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+    def request(self) -> MountRequest:
+        return MountRequest(
+            type=self.type,
+            target=self.target,
+            source=self.source,
+            driver=self.driver,
+            driver_opts=dict(self.driver_opts or {}),
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.safety.confirmation import quote
+from mcp_docker.safety.container_policy import ContainerRequest, check_container_request
+from mcp_docker.safety.exec_policy import check_exec_request
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.container_models import (
     ContainerDetails,
     ContainerList,
@@ -18,37 +21,21 @@ from mcp_docker.tools.container_models import (
     CreatedContainer,
     ExecResult,
     LogsResult,
+    MountSpec,
     RemovedContainer,
     container_details,
     container_summary,
     format_ports,
 )
+from mcp_docker.tools.declare import docker_tool
+from mcp_docker.tools.params import MANAGED_LABEL, ContainerRef, Filters, Limit, command_argv, normalise_filters
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError, engine_errors
 from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
-from mcp_docker.utils.policy import (
-    ContainerRequest,
-    MountSpec,
-    check_command_string,
-    check_container_request,
-    check_exec_request,
-)
-from mcp_docker.utils.safety import Level, quote
 
 if TYPE_CHECKING:
     from mcp_docker.docker.client import Engine
 
-MANAGED_LABEL = "mcp-docker.managed"
-
-ContainerRef = Annotated[str, Field(description="Container name or id (a unique id prefix works).", min_length=1)]
-Filters = Annotated[
-    dict[str, str | list[str]] | None,
-    Field(
-        description="Engine filters, e.g. {'status': 'exited'}, {'label': ['app=web']}, {'name': 'web'}, "
-        "{'ancestor': 'nginx'}."
-    ),
-]
-Limit = Annotated[int, Field(description="Most items to return.", ge=1, le=1000)]
 StopTimeout = Annotated[int, Field(description="Seconds to wait before killing the container.", ge=0, le=3600)]
 
 
@@ -94,12 +81,6 @@ def _mount(spec: MountSpec) -> dict[str, Any]:
     return mount
 
 
-def _filters(filters: dict[str, str | list[str]] | None) -> dict[str, list[str]] | None:
-    if not filters:
-        return None
-    return {key: value if isinstance(value, list) else [value] for key, value in filters.items()}
-
-
 @docker_tool(Level.SAFE, "containers", title="List containers")
 def docker_list_containers(
     ctx: Ctx,
@@ -108,7 +89,7 @@ def docker_list_containers(
     limit: Limit = 50,
 ) -> ContainerList:
     """List containers (running ones unless all=true) as compact summaries: id, name, image, state, ports."""
-    rows = engine(ctx).api.containers(all=all, filters=_filters(filters))
+    rows = engine(ctx).api.containers(all=all, filters=normalise_filters(filters))
     items = [container_summary(row) for row in rows[:limit]]
     return ContainerList(containers=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
 
@@ -213,8 +194,8 @@ def docker_create_container(
     check_container_request(
         request, settings(ctx), network_driver=_network_driver(api), volume_options=_volume_options(api)
     )
-    argv = _argv(command, "command") if command is not None else None
-    entry = _argv(entrypoint, "entrypoint") if entrypoint is not None else None
+    argv = command_argv(command, "command") if command is not None else None
+    entry = command_argv(entrypoint, "entrypoint") if entrypoint is not None else None
 
     port_bindings: dict[str, tuple[str, int | None] | tuple[str]] = {}
     for cport, host in (ports or {}).items():
@@ -381,20 +362,6 @@ def docker_container_logs(
     )
 
 
-def _argv(command: list[str] | str, what: str) -> list[str]:
-    if isinstance(command, str):
-        check_command_string(command)
-        try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise ValidationError(f"Cannot split {what} {command!r}: {exc}. Pass a list of arguments.") from None
-    else:
-        argv = list(command)
-    if not argv:
-        raise ValidationError(f"The {what} is empty.")
-    return argv
-
-
 @docker_tool(Level.MODERATE, "containers", title="Exec in container", subject="container", destructive_hint=True)
 def docker_exec_command(
     ctx: Ctx,
@@ -411,7 +378,7 @@ def docker_exec_command(
     environment: Annotated[dict[str, str] | None, Field(description="Extra environment variables.")] = None,
 ) -> ExecResult:
     """Run a command in a running container and return its exit code and (bounded) stdout and stderr."""
-    argv = _argv(command, "command")
+    argv = command_argv(command, "command")
     check_exec_request(argv, settings(ctx))
     api = engine(ctx).api
     exec_id = api.exec_create(

@@ -18,7 +18,10 @@ import anyio.from_thread
 import anyio.to_thread
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.safety.host_paths import check_build_context
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine, settings
+from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import (
     REGISTRY_HINT,
     BuildLog,
@@ -38,13 +41,10 @@ from mcp_docker.tools.image_models import (
     prune_result,
     short_id,
 )
+from mcp_docker.tools.params import MANAGED_LABEL
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, map_engine_error
 from mcp_docker.utils.output import bounded_tail
-from mcp_docker.utils.policy import check_build_context
-from mcp_docker.utils.safety import Level
-
-MANAGED_LABEL = "mcp-docker.managed"
 
 ImageRef = Annotated[
     str, Field(description="Image reference ('nginx:1.27', 'registry:5000/team/app:v1') or id.", min_length=1)

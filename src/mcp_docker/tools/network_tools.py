@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine
-from mcp_docker.tools.container_tools import ContainerRef
-from mcp_docker.tools.netvol_models import (
-    MANAGED_LABEL,
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine
+from mcp_docker.tools.declare import docker_tool
+from mcp_docker.tools.network_models import (
     ConnectionResult,
     CreatedNetwork,
     NetworkDetails,
@@ -18,11 +18,10 @@ from mcp_docker.tools.netvol_models import (
     Subnet,
     network_details,
     network_summary,
-    object_name,
 )
+from mcp_docker.tools.params import MANAGED_LABEL, ContainerRef, object_name
 from mcp_docker.utils.errors import ConflictError, engine_errors
 from mcp_docker.utils.output import clean_text
-from mcp_docker.utils.safety import Level
 
 NetworkRef = Annotated[str, Field(description="Network name or id.", min_length=1)]
 

@@ -14,8 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
-from mcp_docker.tools.container_tools import MANAGED_LABEL, Filters, Limit, _argv, _filters
+from mcp_docker.safety.container_policy import ContainerRequest, check_container_request
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine, settings
+from mcp_docker.tools.declare import docker_tool
+from mcp_docker.tools.params import MANAGED_LABEL, Filters, Limit, command_argv, normalise_filters
 from mcp_docker.tools.swarm_models import (
     NodeList,
     RemovedService,
@@ -33,8 +36,6 @@ from mcp_docker.tools.swarm_models import (
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError
 from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
-from mcp_docker.utils.policy import ContainerRequest, check_container_request
-from mcp_docker.utils.safety import Level
 
 ServiceRef = Annotated[str, Field(description="Service name or id (a unique id prefix works).", min_length=1)]
 Command = Annotated[
@@ -130,7 +131,9 @@ def docker_list_services(ctx: Ctx, filters: Filters = None, limit: Limit = 50) -
 
     api = engine(ctx).api
     with swarm_errors():
-        rows = api.services(filters=_filters(filters), status=True if version_gte(api.api_version, "1.41") else None)
+        rows = api.services(
+            filters=normalise_filters(filters), status=True if version_gte(api.api_version, "1.41") else None
+        )
     items = [service_summary(row) for row in rows[:limit]]
     return ServiceList(services=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
 
@@ -186,7 +189,7 @@ def docker_create_service(
     _check_networks(networks or [], ctx)
     container_spec: dict[str, Any] = {"Image": image, "Labels": {MANAGED_LABEL: "true"}}
     if command is not None:
-        container_spec["Args"] = _argv(command, "command")
+        container_spec["Args"] = command_argv(command, "command")
     if environment:
         container_spec["Env"] = _env_list(environment)
     if mount_list:
@@ -277,7 +280,7 @@ def docker_update_service(
     if image is None and command is None and environment is None and labels is None and replicas is None and not force:
         raise ValidationError("Nothing to change: give image, command, environment, labels, replicas or force=true.")
     new_image = validation.image_reference(image) if image is not None else None
-    argv = _argv(command, "command") if command is not None else None
+    argv = command_argv(command, "command") if command is not None else None
     if environment:
         _env_list({k: v or "" for k, v in environment.items()})
 
@@ -375,7 +378,7 @@ def docker_list_tasks(
 ) -> TaskList:
     """List swarm tasks (the containers the swarm schedules for services): service, slot, node, state and
     error, newest first. Filters: {'node': 'id'}, {'name': 'web.1'}, {'label': ['k=v']}."""
-    merged = dict(_filters(filters) or {})
+    merged = dict(normalise_filters(filters) or {})
     if service:
         merged["service"] = [service]
     if desired_state:
@@ -397,6 +400,6 @@ def docker_list_nodes(ctx: Ctx, filters: Filters = None, limit: Limit = 50) -> N
     """List the swarm's nodes: hostname, role, availability, state, address, leader, engine version.
     Filters: {'role': 'manager'}, {'name': 'host1'}, {'label': ['k=v']}."""
     with swarm_errors():
-        rows = engine(ctx).api.nodes(filters=_filters(filters))
+        rows = engine(ctx).api.nodes(filters=normalise_filters(filters))
     items = [node_summary(row) for row in rows[:limit]]
     return NodeList(nodes=items, total=len(rows), limit=limit, truncated=len(rows) > limit)

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine
-from mcp_docker.tools.container_tools import Filters, _filters
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine
+from mcp_docker.tools.declare import docker_tool
+from mcp_docker.tools.params import Filters, normalise_filters
 from mcp_docker.tools.system_models import (
     DiskUsage,
     Event,
@@ -30,7 +32,6 @@ from mcp_docker.tools.system_models import (
 )
 from mcp_docker.utils.errors import ConflictError, ValidationError
 from mcp_docker.utils.output import clean_text, parse_time
-from mcp_docker.utils.safety import Level
 
 PRUNE_FILTER_KEYS = ("until", "label", "label!")
 MAX_EVENT_WAIT = 30.0
@@ -96,7 +97,7 @@ def docker_system_prune(
 ) -> PruneResult:
     """Remove stopped containers, unused networks, dangling images (all unused with all=true) and the build
     cache; unused volumes only with volumes=true. Returns what went and the space reclaimed."""
-    flt = _filters(filters) or {}
+    flt = normalise_filters(filters) or {}
     unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
     if unknown:
         raise ValidationError(f"Unknown prune filter(s) {unknown}: use {list(PRUNE_FILTER_KEYS)}.")
@@ -185,7 +186,7 @@ def docker_events(
         until_ts = deadline
     if since_ts is not None and since_ts > until_ts:
         raise ValidationError(f"'since' ({since}) is after 'until' ({until or 'now + max_wait'}).")
-    stream = engine(ctx).api.events(since=since_ts, until=until_ts, filters=_filters(filters), decode=True)
+    stream = engine(ctx).api.events(since=since_ts, until=until_ts, filters=normalise_filters(filters), decode=True)
     # The engine ends the stream at `until`; the timer is a safety net should it not.
     timer = threading.Timer(max(until_ts - now, 0) + 5, stream.close)
     timer.daemon = True

@@ -6,20 +6,20 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mcp_docker.tools.base import Ctx, docker_tool, engine, settings
+from mcp_docker.safety.container_policy import check_volume_driver_opts
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, engine, settings
+from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import PruneResult, prune_result
-from mcp_docker.tools.netvol_models import (
-    MANAGED_LABEL,
+from mcp_docker.tools.params import MANAGED_LABEL, object_name
+from mcp_docker.tools.volume_models import (
     RemovedVolume,
     VolumeDetails,
     VolumeList,
-    object_name,
     volume_details,
     volume_summary,
 )
 from mcp_docker.utils.output import clean_text
-from mcp_docker.utils.policy import check_volume_driver_opts
-from mcp_docker.utils.safety import Level
 
 VolumeRef = Annotated[str, Field(description="Volume name.", min_length=1)]
 

@@ -18,39 +18,34 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
-import anyio
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from mcp_docker.reliability import call_guard, new_limiter
-from mcp_docker.utils import audit
-from mcp_docker.utils.errors import Kind, MCPDockerError, UnsafeOperation, engine_errors
-from mcp_docker.utils.logger import logger
-from mcp_docker.utils.safety import (
+from mcp_docker.call_limits import call_guard
+from mcp_docker.safety import audit
+from mcp_docker.safety.confirmation import (
     Confirmation,
     ConfirmationDeclined,
-    Level,
     NoQuestion,
-    check_allowed,
     check_confirmed,
     client_can_elicit,
     generic_question,
     needs_confirmation,
-    refusal,
 )
+from mcp_docker.safety.levels import Level, check_allowed, refusal
+from mcp_docker.state import Ctx, app_state
+from mcp_docker.utils.errors import Kind, MCPDockerError, UnsafeOperation, engine_errors
+from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
     from mcp_docker.docker.client import Engine
-
-Ctx = Context[Any, Any]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,38 +85,6 @@ class ToolSpec:
 
 TOOLS: dict[str, ToolSpec] = {}
 """Declarations of every tool (static facts, like a table; servers are built from it per settings)."""
-
-
-@dataclass
-class AppState:
-    """What the lifespan holds for every call: the settings and the engine client(s)."""
-
-    settings: Settings
-    engine: Engine
-    engines: dict[str, Engine] = field(default_factory=dict)
-    """Named engines (MCP_DOCKER_HOSTS); empty when the server manages one engine."""
-
-    def current_engine(self) -> Engine:
-        name = CURRENT_HOST.get()
-        return self.engines[name] if name is not None and name in self.engines else self.engine
-
-    limiter: anyio.CapacityLimiter | None = None
-    """Bounds the calls running at once (MCP_DOCKER_MAX_CONCURRENCY); made from the settings."""
-
-    def __post_init__(self) -> None:
-        if self.limiter is None:
-            self.limiter = new_limiter(self.settings)
-
-
-CURRENT_HOST: ContextVar[str | None] = ContextVar("mcp_docker_current_host", default=None)
-"""The named engine the running call was routed to (see tools/hosts.py); copied into worker threads."""
-
-
-def app_state(ctx: Ctx) -> AppState:
-    state = ctx.request_context.lifespan_context
-    if not isinstance(state, AppState):  # pragma: no cover - wiring error
-        raise RuntimeError("server lifespan state is not an AppState")
-    return state
 
 
 def to_result(value: Any) -> Any:
@@ -267,11 +230,3 @@ def _ask_before_running(
         parameters=[*signature.parameters.values(), hidden]
     )
     wrapper.__annotations__ = {**fn.__annotations__, CONFIRMATION: hidden.annotation}
-
-
-def engine(ctx: Ctx) -> Engine:
-    return app_state(ctx).current_engine()
-
-
-def settings(ctx: Ctx) -> Settings:
-    return app_state(ctx).settings

@@ -19,9 +19,10 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from mcp_docker.config import HostSpec
-from mcp_docker.tools.base import CONFIRMATION, CURRENT_HOST, ToolSpec
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import CURRENT_HOST
+from mcp_docker.tools.declare import CONFIRMATION, ToolSpec
 from mcp_docker.utils.errors import UnsafeOperation
-from mcp_docker.utils.safety import Level
 
 
 def choose_host(spec: ToolSpec, arguments: dict[str, Any], host: str | None, hosts: list[HostSpec]) -> HostSpec:

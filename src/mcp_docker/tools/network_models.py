@@ -1,34 +1,13 @@
-"""Output models of the network and volume tools, and the functions that shape engine documents."""
+"""Output models of the network tools, and the functions that shape engine network documents."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mcp_docker.utils.errors import ValidationError
+from mcp_docker.tools.params import clean_labels
 from mcp_docker.utils.output import clean_text
-
-MANAGED_LABEL = "mcp-docker.managed"
-
-_OBJECT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-
-
-def object_name(name: str, kind: str) -> str:
-    """A network or volume name: letters, digits, '_', '.', '-', starting with a letter or digit."""
-    if not name or len(name) > 255 or not _OBJECT_NAME.match(name):
-        raise ValidationError(
-            f"Invalid {kind} name {name!r}: use letters, digits, '_', '.' and '-', starting with a letter or digit."
-        )
-    return name
-
-
-def _labels(labels: dict[str, str] | None) -> dict[str, str]:
-    return {clean_text(k): clean_text(v) for k, v in (labels or {}).items()}
-
-
-# ---------------------------------------------------------------- networks
 
 
 class NetworkSummary(BaseModel):
@@ -106,8 +85,8 @@ def network_details(data: dict[str, Any], full: bool = False) -> NetworkDetails:
         ipv6=bool(data.get("EnableIPv6")),
         created=data.get("Created", ""),
         subnets=[Subnet(subnet=c.get("Subnet", ""), gateway=c.get("Gateway") or None) for c in ipam],
-        options=_labels(data.get("Options")),
-        labels=_labels(data.get("Labels")),
+        options=clean_labels(data.get("Options")),
+        labels=clean_labels(data.get("Labels")),
         containers=containers,
         raw=data if full else None,
     )
@@ -134,63 +113,5 @@ class ConnectionResult(BaseModel):
 
 class RemovedNetwork(BaseModel):
     id: str
-    name: str
-    removed: bool
-
-
-# ---------------------------------------------------------------- volumes
-
-
-class VolumeSummary(BaseModel):
-    name: str
-    driver: str
-    scope: str
-    created: str | None = None
-    labels: dict[str, str]
-
-
-class VolumeList(BaseModel):
-    volumes: list[VolumeSummary]
-    total: int = Field(description="How many volumes matched, before the limit.")
-    limit: int
-    truncated: bool
-    warnings: list[str] = Field(default_factory=list)
-
-
-def volume_summary(row: dict[str, Any]) -> VolumeSummary:
-    return VolumeSummary(
-        name=clean_text(row.get("Name", "")),
-        driver=row.get("Driver", ""),
-        scope=row.get("Scope", ""),
-        created=row.get("CreatedAt") or None,
-        labels=_labels(row.get("Labels")),
-    )
-
-
-class VolumeDetails(BaseModel):
-    name: str
-    driver: str
-    scope: str
-    mountpoint: str
-    created: str | None = None
-    labels: dict[str, str]
-    options: dict[str, str]
-    used_by: list[str] = Field(description="Names of the containers (running or not) that mount this volume.")
-
-
-def volume_details(data: dict[str, Any], used_by: list[str]) -> VolumeDetails:
-    return VolumeDetails(
-        name=clean_text(data.get("Name", "")),
-        driver=data.get("Driver", ""),
-        scope=data.get("Scope", ""),
-        mountpoint=data.get("Mountpoint", ""),
-        created=data.get("CreatedAt") or None,
-        labels=_labels(data.get("Labels")),
-        options=_labels(data.get("Options")),
-        used_by=used_by,
-    )
-
-
-class RemovedVolume(BaseModel):
     name: str
     removed: bool

@@ -15,14 +15,14 @@ from typing import Any
 import yaml
 
 from mcp_docker.config import Settings
-from mcp_docker.utils.errors import UnsafeOperation, ValidationError
-from mcp_docker.utils.policy import (
+from mcp_docker.safety.container_policy import (
     ContainerRequest,
     MountRequest,
-    check_build_context,
     check_container_request,
     check_volume_driver_opts,
 )
+from mcp_docker.safety.host_paths import check_build_context
+from mcp_docker.utils.errors import UnsafeOperation, ValidationError
 
 
 def _strings(value: Any) -> list[str]:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from mcp_docker.safety.levels import Level
 from mcp_docker.utils.errors import OperationTimeout
-from mcp_docker.utils.safety import Level
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
