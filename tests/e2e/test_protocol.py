@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,37 +17,37 @@ from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, stdio
 
 pytestmark = [pytest.mark.anyio]
 
-SNAPSHOT = Path(__file__).parent / "tools_snapshot.json"
+SNAPSHOTS = Path(__file__).parent / "__toolsnaps__"
+UPDATE = os.environ.get("UPDATE_TOOLSNAPS") == "true"
 
 
-def tool_digest(tools: list[Any]) -> dict[str, Any]:
-    """What clients see of each tool, minus descriptions (which may be reworded)."""
-    out: dict[str, Any] = {}
-    for t in sorted(tools, key=lambda t: t.name):
-        ann = t.annotations
-        out[t.name] = {
-            "title": ann.title if ann else None,
-            "readOnly": ann.read_only_hint if ann else None,
-            "destructive": ann.destructive_hint if ann else None,
-            "idempotent": ann.idempotent_hint if ann else None,
-            "params": sorted(t.input_schema.get("properties", {})),
-            "required": sorted(t.input_schema.get("required", [])),
-            "output": sorted((t.output_schema or {}).get("properties", {})),
-        }
-    return out
+def tool_snapshot(tool: Any) -> dict[str, Any]:
+    """What a client sees of one tool: name, title, description, annotations, input and output schemas."""
+    data: dict[str, Any] = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return data
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_tools_list_matches_snapshot(mode: str) -> None:
+async def test_tools_list_matches_snapshots(mode: str) -> None:
+    """One snapshot per tool (tests/e2e/__toolsnaps__/<tool>.json). A missing, stale or different
+    snapshot fails; `UPDATE_TOOLSNAPS=true uv run pytest tests/e2e/test_protocol.py` rewrites them (review
+    the diff, and note schema changes in CHANGELOG.md)."""
     async with Client(create_server(allow_settings()), mode=mode) as c:
         tools = (await c.list_tools()).tools
-    digest = tool_digest(tools)
-    if not SNAPSHOT.exists():  # first run writes it; review the diff in the commit
-        SNAPSHOT.write_text(json.dumps(digest, indent=1, sort_keys=True) + "\n")
-    assert digest == json.loads(SNAPSHOT.read_text()), (
-        "The tool list changed. If intended, delete tests/e2e/tools_snapshot.json, rerun, and note the "
-        "change in CHANGELOG.md."
-    )
+    current = {t.name: json.dumps(tool_snapshot(t), indent=1, sort_keys=True) + "\n" for t in tools}
+    if UPDATE:
+        SNAPSHOTS.mkdir(exist_ok=True)
+        for old in SNAPSHOTS.glob("*.json"):
+            if old.stem not in current:
+                old.unlink()
+        for name, text in current.items():
+            (SNAPSHOTS / f"{name}.json").write_text(text)
+    stored = {p.stem: p.read_text() for p in SNAPSHOTS.glob("*.json")}
+    hint = "If intended, rerun with UPDATE_TOOLSNAPS=true and review the diff."
+    assert sorted(set(current) - set(stored)) == [], f"tools without a snapshot. {hint}"
+    assert sorted(set(stored) - set(current)) == [], f"snapshots of tools that are gone. {hint}"
+    changed = sorted(name for name in current if current[name] != stored[name])
+    assert changed == [], f"tools that differ from their snapshot: {changed}. {hint}"
     for t in tools:
         assert t.description and len(t.description) > 20, t.name
         assert t.output_schema is not None, t.name

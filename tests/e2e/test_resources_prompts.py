@@ -17,6 +17,7 @@ from mcp.types import PromptReference, ResourceTemplateReference
 from mcp_docker.prompts import data_block
 from mcp_docker.resources import LOGS_TEMPLATE, STATS_TEMPLATE
 from tests.conftest import stdio_params
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -185,11 +186,12 @@ async def test_troubleshoot_prompt_includes_health_probes(client: Client, run_co
     sick = run_container(
         healthcheck={"test": ["CMD", "sh", "-c", "echo probe-says-no; exit 1"], "interval": 200_000_000, "retries": 1}
     )
-    for _ in range(100):
+
+    def unhealthy() -> bool:
         sick.reload()
-        if (sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy":
-            break
-        time.sleep(0.1)
+        return bool((sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy")
+
+    await eventually(unhealthy)
     text = prompt_text(await client.get_prompt("troubleshoot_container", {"container": sick.name}))
     assert "last health check probes" in text and "probe-says-no" in text
     assert '"status": "unhealthy"' in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import TEST_LABELS, error_text, structured
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -266,9 +266,7 @@ async def test_logs_return_printed_lines_with_tail_and_ansi_stripped(
             "sleep 0.5; echo to-stderr >&2; sleep 300",
         ]
     )
-    deadline = time.monotonic() + 10
-    while b"to-stderr" not in c.logs() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    await eventually(lambda: b"to-stderr" in c.logs())
     data = structured(await client.call_tool("docker_container_logs", {"container": c.name}))
     lines = data["text"].splitlines()
     assert data["lines"] == 100
@@ -301,9 +299,7 @@ async def test_logs_are_bounded(docker_client: docker.DockerClient, run_containe
     c = run_container(
         ["sh", "-c", "for i in $(seq 1 400); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done; sleep 300"]
     )
-    deadline = time.monotonic() + 10
-    while b"line-400" not in c.logs() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    await eventually(lambda: b"line-400" in c.logs())
     async with Client(create_server(allow_settings(max_output_bytes=1000))) as cl:
         data = structured(await cl.call_tool("docker_container_logs", {"container": c.name, "tail": None}))
     assert data["truncated"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ from mcp_docker.tools.system_models import compact_event, disk_usage
 from mcp_docker.utils.errors import ConflictError
 from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -140,11 +140,12 @@ async def test_healthcheck_reports_engine_and_unhealthy(
     sick = run_container(
         healthcheck={"test": ["CMD", "false"], "interval": 200_000_000, "retries": 1, "start_period": 0}
     )
-    for _ in range(100):  # the engine marks it unhealthy after its first failed probe
+
+    def unhealthy() -> bool:  # the engine marks it unhealthy after its first failed probe
         sick.reload()
-        if (sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy":
-            break
-        time.sleep(0.1)
+        return bool((sick.attrs["State"].get("Health") or {}).get("Status") == "unhealthy")
+
+    await eventually(unhealthy)
     assert sick.attrs["State"]["Health"]["Status"] == "unhealthy"
     data = structured(await client.call_tool("docker_healthcheck", {}))
     assert data["reachable"] is True

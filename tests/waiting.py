@@ -1,0 +1,31 @@
+"""Waiting for the engine in tests: one helper for sync code and one for async tests (which must never
+block the event loop with time.sleep)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.1) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass; return its last truth."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.1) -> bool:
+    """`wait_until` for async tests: sleeps with anyio, so other tasks (the server) keep running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await anyio.sleep(interval)
