@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from mcp_docker.utils.errors import DockerDaemonUnavailable, OperationTimeout, engine_errors, map_engine_error
+from mcp_docker.utils.errors import (
+    DockerDaemonUnavailable,
+    MCPDockerError,
+    OperationTimeout,
+    engine_errors,
+)
 from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
@@ -331,14 +336,13 @@ class Engine:
         endpoint = self.endpoint
         start = time.perf_counter()
         try:
-            client = self.client
             with engine_errors():
+                client = self.client
                 client.api.ping()
                 latency = (time.perf_counter() - start) * 1000
                 version = client.api.version()
-        except Exception as exc:
+        except MCPDockerError as error:  # engine_errors mapped what the engine (or the way to it) raised
             self.reset()
-            error = map_engine_error(exc)
             return Health(reachable=False, endpoint=endpoint, error=str(error))
         return Health(
             reachable=True,

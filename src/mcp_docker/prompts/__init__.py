@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import Field
 
 from mcp_docker.state import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats, container_details
-from mcp_docker.utils.errors import MCPDockerError, ValidationError, engine_errors
+from mcp_docker.utils.errors import MCPDockerError, NotFoundError, ValidationError, engine_errors
 from mcp_docker.utils.output import clean_text, engine_text
 
 if TYPE_CHECKING:
@@ -83,8 +83,11 @@ def _checked(state: AppState, fn: Any, *args: Any) -> Any:
     try:
         return fn(state, *args)
     except MCPDockerError as exc:
+        # What the caller asked for is wrong (no such container, bad input): invalid params; the engine
+        # being down or failing is the server's side: internal error, with the reason.
         state.engine.unavailable(exc)
-        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
+        code = INVALID_PARAMS if isinstance(exc, NotFoundError | ValidationError) else INTERNAL_ERROR
+        raise MCPError(code=code, message=str(exc)) from exc
 
 
 def troubleshoot_container(

@@ -147,9 +147,10 @@ def register_completions(server: MCPServer[AppState]) -> None:
         state = ctx.lifespan_context
         try:
             names = await anyio.to_thread.run_sync(_names, state, True)
-        except Exception as exc:
+        except Exception as exc:  # an engine that is down completes nothing, and the log says why
             error = map_engine_error(exc)
             state.engine.unavailable(error)
+            logger.warning("completion without container names: {}", error)
             names = []
         matches = [prefix + name for name in names if name.startswith(partial)]
         return CompleteResult(

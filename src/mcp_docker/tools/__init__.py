@@ -34,11 +34,7 @@ TOOL_MODULES = (
 def all_tools() -> dict[str, ToolSpec]:
     """Every declared tool, whatever the settings (imports the tool modules once)."""
     for module in TOOL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)  # a name that is not a module fails loudly: never a missing toolset
     return dict(TOOLS)
 
 

@@ -7,7 +7,7 @@ wrapper is the single place where, on every call:
 - the settings are checked again (a tool hidden at registration cannot be called anyway);
 - a destructive call runs only with the user's confirmation (MCP_DOCKER_DESTRUCTIVE=confirm): the
   question is asked by a resolver on a hidden parameter (`_ask_before_running`);
-- MODERATE and DESTRUCTIVE calls are written to the audit log (`_audit`, when configured);
+- MODERATE and DESTRUCTIVE calls are written to the audit log (`audit_call`, when configured);
 - the blocking docker-py work runs on a worker thread;
 - engine errors are mapped to the project's hierarchy and reach the model as a `ToolError`;
 - a pydantic result becomes structured content plus a compact JSON text block.
@@ -140,12 +140,12 @@ def docker_tool(
                             result = await state.current_engine().run_sync(call)
             except MCPDockerError as exc:
                 state.current_engine().unavailable(exc)
-                _audit(name, level, state.settings, kwargs, exc)
+                audit_call(name, level, state.settings, kwargs, exc)
                 raise exc.to_tool_error() from exc
             except BaseException as exc:
-                _audit(name, level, state.settings, kwargs, exc)
+                audit_call(name, level, state.settings, kwargs, exc)
                 raise
-            _audit(name, level, state.settings, kwargs, None)
+            audit_call(name, level, state.settings, kwargs, None)
             return cast(R, to_result(result))
 
         spec = ToolSpec(
@@ -167,7 +167,9 @@ def docker_tool(
     return decorate
 
 
-def _audit(name: str, level: Level, settings: Settings, arguments: dict[str, Any], exc: BaseException | None) -> None:
+def audit_call(
+    name: str, level: Level, settings: Settings, arguments: dict[str, Any], exc: BaseException | None
+) -> None:
     """One audit line per MODERATE / DESTRUCTIVE call (when MCP_DOCKER_AUDIT_LOG is set)."""
     if level is Level.SAFE or settings.audit_log is None:
         return
@@ -210,7 +212,7 @@ def _ask_before_running(
             with engine_errors(subject, str(target) if target is not None else None):
                 question = describe(state.current_engine(), arguments)
         except MCPDockerError as exc:
-            _audit(spec.name, level, state.settings, arguments, exc)
+            audit_call(spec.name, level, state.settings, arguments, exc)
             raise exc.to_tool_error() from exc
         return Elicit(question, Confirmation)
 

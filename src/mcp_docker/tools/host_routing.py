@@ -20,8 +20,8 @@ from pydantic import Field
 
 from mcp_docker.config import HostSpec
 from mcp_docker.safety.levels import Level
-from mcp_docker.state import CURRENT_HOST
-from mcp_docker.tools.declare import CONFIRMATION, ToolSpec
+from mcp_docker.state import CURRENT_HOST, app_state
+from mcp_docker.tools.declare import CONFIRMATION, ToolSpec, audit_call
 from mcp_docker.utils.errors import UnsafeOperation
 
 
@@ -71,7 +71,7 @@ def with_host_argument(spec: ToolSpec, hosts: list[HostSpec]) -> Callable[..., A
         try:
             chosen = choose_host(spec, kwargs, host, hosts)
         except UnsafeOperation as exc:
-            raise ToolError(str(exc)) from exc
+            raise _refused(spec, kwargs["ctx"], kwargs, host, exc) from exc
         token = CURRENT_HOST.set(chosen.name)
         try:
             return await fn(*args, **kwargs)
@@ -97,7 +97,7 @@ def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[H
         try:
             chosen = choose_host(spec, arguments, host, hosts)
         except UnsafeOperation as exc:
-            raise ToolError(str(exc)) from exc
+            raise _refused(spec, ctx, arguments, host, exc) from exc
         token = CURRENT_HOST.set(chosen.name)
         try:
             return inner(ctx, **arguments)
@@ -113,3 +113,9 @@ def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[H
         ]
     )
     return param.replace(annotation=Annotated[type_arg, Resolve(resolver)])
+
+
+def _refused(spec: ToolSpec, ctx: Any, arguments: dict[str, Any], host: str | None, exc: UnsafeOperation) -> ToolError:
+    """A call the host rules refuse is audited like any other refusal, then reaches the model as a ToolError."""
+    audit_call(spec.name, spec.call_level(arguments), app_state(ctx).settings, {**arguments, "host": host}, exc)
+    return ToolError(str(exc))
