@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 ROOT = Path(__file__).resolve().parent.parent
 API_MD = ROOT / "docs" / "API.md"
 README = ROOT / "README.md"
@@ -164,15 +166,29 @@ def ref_names(schema: Any) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _nullable(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "null" or any(option.get("type") == "null" for option in prop.get("anyOf", []))
+
+
 def fields_table(schema: dict[str, Any]) -> list[str]:
-    required = set(schema.get("required", []))
-    rows = ["| field | type | always present | description |", "|---|---|---|---|"]
+    """Every field of an output model: structured content always carries each one; some may be null."""
+    rows = ["| field | type | may be null | description |", "|---|---|---|---|"]
     for name, prop in schema.get("properties", {}).items():
         rows.append(
-            f"| `{name}` | {cell(type_of(prop))} | {'yes' if name in required else 'no'} | "
+            f"| `{name}` | {cell(type_of(prop))} | {'yes' if _nullable(prop) else 'no'} | "
             f"{cell(prop.get('description', ''))} |"
         )
     return rows
+
+
+def output_schema(tool: Any, spec: Any) -> dict[str, Any]:
+    """The full schema of a tool's pydantic output model (the published one is shrunk to save tokens)."""
+    returned = inspect.signature(spec.fn, eval_str=True).return_annotation if spec else None
+    if isinstance(returned, type) and issubclass(returned, BaseModel):
+        schema: dict[str, Any] = returned.model_json_schema(mode="serialization")
+        return schema
+    published: dict[str, Any] = tool.output_schema or {}
+    return published
 
 
 # --- API.md ---------------------------------------------------------------------------------------
@@ -241,7 +257,7 @@ def render_tool(tool: Any, spec: Any) -> list[str]:
     else:
         out.append("None.")
     out.append("")
-    output = tool.output_schema or {}
+    output = output_schema(tool, spec)
     out += ["**Output**" + (f" (`{output['title']}`)" if output.get("title") else ""), ""]
     if output.get("properties"):
         out += fields_table(output)
