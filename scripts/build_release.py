@@ -134,7 +134,7 @@ def build_image(tag: str, base_image: str, version: str) -> None:
     run(["docker", "build", *build_args, "-t", tag, str(ROOT)], cwd=ROOT)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "dist", help="where the artifacts go (default dist/)")
     parser.add_argument("--no-image", action="store_true", help="skip the container image")
@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("MCP_DOCKER_BASE_IMAGE", "python:3.11-slim-bookworm"),
         help="the Dockerfile's BASE_IMAGE (default python:3.11-slim-bookworm, or $MCP_DOCKER_BASE_IMAGE)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
 
     gen_docs = load("gen_docs")
     release = gen_docs.release_files()

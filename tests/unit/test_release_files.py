@@ -43,7 +43,7 @@ def test_json_examples_are_valid_client_configs(doc: str) -> None:
     assert blocks
     for block in blocks:
         config = json.loads(block)
-        server = config["mcpServers"]["docker"]
+        server = (config.get("mcpServers") or config["servers"])["docker"]  # VS Code says "servers"
         assert server["command"] and isinstance(server["args"], list)
 
 
