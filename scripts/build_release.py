@@ -169,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     bundle = build_bundle(out, version, release)
     write_server_json(out, version, bundle, release)
     if not args.no_image:
-        build_image(args.image_tag or f"mcp-docker:{version}", args.base_image, version)
-    for artifact in sorted(out.iterdir()):
-        print(f"{artifact.relative_to(out.parent) if out.parent in artifact.parents else artifact}")
+        tag = args.image_tag or f"mcp-docker:{version}"
+        build_image(tag, args.base_image, version)
+        print(f"image {tag}")
+    for artifact in sorted(p for p in out.iterdir() if not p.name.startswith(".")):
+        print(artifact)
     return 0
 
 
