@@ -244,6 +244,7 @@ def render_server_json() -> dict[str, Any]:
                         "format": "number",
                     },
                 ],
+                "environmentVariables": environment_variables(),
             },
         ],
     }
