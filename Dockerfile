@@ -42,7 +42,8 @@ LABEL org.opencontainers.image.title="mcp-docker" \
       org.opencontainers.image.description="Model Context Protocol server for the Docker engine" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/mcp-docker/mcp-docker" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      io.modelcontextprotocol.server.name="io.github.mcp-docker/mcp-docker"
 # mcpuser (uid 10001) owns nothing but its home. The engine's socket belongs to root and a `docker`
 # group whose id differs per machine: pass it with `--group-add <gid of the socket>` (see docs/SETUP.md).
 RUN groupadd --system --gid 10001 mcpuser \

@@ -1,6 +1,7 @@
-"""Generate docs/API.md and the README's tool and settings tables from the server itself.
+"""Generate docs/API.md, the README's tool and settings tables, the bundle manifest and server.json.
 
-    uv run python scripts/gen_docs.py          # rewrite docs/API.md and the README's generated parts
+    uv run python scripts/gen_docs.py          # rewrite docs/API.md, the README's generated parts,
+                                               # packaging/mcpb/manifest.json and server.json
     uv run python scripts/gen_docs.py --check  # exit 1 when any of them is out of date (CI, tests)
 
 The server is built with `create_server` (every toolset enabled, nothing disabled) and read through
@@ -441,10 +442,22 @@ def render_readme(current: str, surface: Surface | None = None) -> str:
 # --- command line ---------------------------------------------------------------------------------
 
 
+def release_files() -> Any:
+    """scripts/gen_release_files.py (the bundle manifest and server.json), loaded beside this file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_release_files", Path(__file__).with_name("gen_release_files.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def outdated(surface: Surface | None = None) -> dict[Path, str]:
     """The generated files whose content differs from what the code says, with the wanted content."""
     s = surface or read_surface()
     wanted = {API_MD: render_api(s), README: render_readme(README.read_text(encoding="utf-8"), s)}
+    wanted.update(release_files().wanted(s))
     return {
         path: text for path, text in wanted.items() if not path.exists() or path.read_text(encoding="utf-8") != text
     }
