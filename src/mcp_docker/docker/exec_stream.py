@@ -3,9 +3,11 @@
 `docker exec` has no output limit and the engine has no "kill this exec" call: a command printing
 without end (`yes`) would fill the server's memory if read to the end. `run_bounded` reads the
 multiplexed stream frame by frame, keeps at most `stdout_limit` / `stderr_limit` bytes, and once a
-bound is passed closes the stream and stops the process (SIGKILL by its pid when the engine runs on
-this machine and the pid is the exec's; else a `kill` exec inside the container, when the image has
-one). It says whether the output was cut and whether the process was stopped.
+bound is passed closes the stream and stops the process and the processes it started (SIGKILL by
+pid when the engine runs on this machine and the pids are in the container's cgroup; a `kill` exec
+inside the container when the server may not signal them). An engine on another machine cannot be
+reached that way: the result then says the process may still be running. It says whether the output
+was cut and whether the process was stopped.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def run_bounded(api: Any, exec_id: str, container: str, stdout_limit: int, stder
         _close(sock)
     if not cut:
         return ExecOutput(bytes(out), bytes(err), api.exec_inspect(exec_id).get("ExitCode"))
-    info = api.exec_inspect(exec_id)
+    info = _inspect_started(api, exec_id)
     result = ExecOutput(bytes(out), bytes(err), info.get("ExitCode"), cut=True)
     if info.get("Running"):
         if _stop(api, container, exec_id, info):
@@ -62,6 +64,18 @@ def run_bounded(api: Any, exec_id: str, container: str, stdout_limit: int, stder
         else:
             result.still_running = True
     return result
+
+
+def _inspect_started(api: Any, exec_id: str) -> dict[str, Any]:
+    """The exec's state once the engine has recorded its pid (it may stream output before it does)."""
+    import time
+
+    for _ in range(40):
+        info: dict[str, Any] = api.exec_inspect(exec_id)
+        if not info.get("Running") or info.get("Pid"):
+            return info
+        time.sleep(0.05)
+    return info
 
 
 def _close(sock: Any) -> None:
@@ -73,20 +87,28 @@ def _close(sock: Any) -> None:
 
 
 def _stop(api: Any, container: str, exec_id: str, info: dict[str, Any]) -> bool:
-    """Kill the exec's process; True when the engine then reports it stopped."""
+    """Kill the exec's process and the processes it started; True when the engine then reports it stopped."""
     pid = int(info.get("Pid") or 0)
-    ns_pid = _local_namespace_pid(pid, str(info.get("ContainerID") or ""))
-    if ns_pid is None:
-        return False
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError as exc:
-        logger.debug("exec {}: kill {} failed ({}); trying a kill exec", exec_id[:12], pid, exc)
-        _kill_inside(api, container, ns_pid)
+    container_id = str(info.get("ContainerID") or "")
+    if _namespace_pid(pid, container_id) is None:
+        return False  # not visible from here (a remote engine): cannot be signalled safely
+    tree = [pid, *_descendants(pid)]
+    failed: list[int] = []
+    for member in tree:
+        try:
+            os.kill(member, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        except OSError as exc:
+            logger.debug("exec {}: kill {} failed ({}); trying a kill exec", exec_id[:12], member, exc)
+            failed.append(member)
+    inside = [n for n in (_namespace_pid(p, container_id) for p in failed) if n is not None]
+    if inside:
+        _kill_inside(api, container, inside)
     return _wait_stopped(api, exec_id)
 
 
-def _local_namespace_pid(pid: int, container_id: str) -> int | None:
+def _namespace_pid(pid: int, container_id: str) -> int | None:
     """The pid inside the container of host process `pid`, when it is visible here and in that
     container's cgroup (so a reused pid or a remote engine is never signalled)."""
     if pid <= 0 or not container_id:
@@ -104,11 +126,32 @@ def _local_namespace_pid(pid: int, container_id: str) -> int | None:
     return None
 
 
-def _kill_inside(api: Any, container: str, ns_pid: int) -> None:
+def _descendants(pid: int) -> list[int]:
+    """Host pids of the processes `pid` started (children, grandchildren...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
+def _kill_inside(api: Any, container: str, ns_pids: list[int]) -> None:
     import docker.errors
 
     with contextlib.suppress(docker.errors.APIError):
-        kill_id = api.exec_create(container, ["kill", "-9", str(ns_pid)], user="0")["Id"]
+        kill_id = api.exec_create(container, ["kill", "-9", *map(str, ns_pids)], user="0")["Id"]
         api.exec_start(kill_id)
 
 
