@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcp_docker.utils.errors import UnsafeOperation, ValidationError
+from mcp_docker.utils.errors import UnsafeOperation, ValidationError, engine_output
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
@@ -86,6 +86,18 @@ def check_build(
         )
     check_dockerfile(file.read_text(encoding="utf-8", errors="replace"), settings)
     return file
+
+
+def build_failure(step: str | None, error: str | None, output: str, limit: int) -> str:
+    """The message of a failed build. The step line and the engine's error echo the Dockerfile, and the
+    output is the step's own: all of it is fenced as engine data (see `engine_output`)."""
+    number = re.match(r"Step (\d+/\d+)", step or "")
+    where = f"at step {number.group(1)}" if number else ("at a step" if step else "before the first step")
+    report = f"{step or '(no step)'}\n{error or 'no image was produced'}"
+    return (
+        f"The build failed {where}. The step and the engine's error:{engine_output(report, 2000, 'engine error')}"
+        f"Output of that step:{engine_output(output, limit, 'build step output')}"
+    )
 
 
 def check_dockerfile(text: str, settings: Settings) -> None:

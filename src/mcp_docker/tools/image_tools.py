@@ -18,7 +18,7 @@ import anyio.from_thread
 import anyio.to_thread
 from pydantic import Field
 
-from mcp_docker.safety.build_policy import check_build
+from mcp_docker.safety.build_policy import build_failure, check_build
 from mcp_docker.safety.host_paths import check_build_context
 from mcp_docker.safety.levels import Level
 from mcp_docker.safety.registries import check_push
@@ -261,14 +261,12 @@ async def docker_build_image(
                 raise
             refused = map_engine_error(exc)
             raise EngineError(
-                f"The build was refused before it started: {refused.message}",
+                f"The build was refused before it started:{engine_output(refused.message, 2000, 'engine error')}",
                 "Fix the Dockerfile (or buildargs / target) and build again.",
             ) from exc
         if log.error is not None or log.image_id is None:
-            where = f"at '{log.step}'" if log.step else "before the first step"
-            output = engine_output(log.step_output(), limit, "build step output")
-            raise EngineError(
-                f"The build failed {where}: {log.error or 'no image was produced'}. Output of that step:{output}",
+            raise EngineError(  # engine text fenced as data (build_policy.build_failure)
+                build_failure(log.step, log.error, log.step_output(), limit),
                 "Fix the Dockerfile or the context and build again.",
             )
         for extra in tags[1:]:
