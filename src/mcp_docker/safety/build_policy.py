@@ -120,14 +120,17 @@ def _check(ins: Instruction, settings: Settings) -> None:
     if ins.keyword not in ("ADD", "COPY", "RUN"):
         return
     flags, rest = _flags(ins.args)
-    if ins.keyword in ("ADD", "COPY") and "from" in flags:
+    if ins.keyword in ("ADD", "COPY") and "from" in flags and not settings.allow_build_network:
         # A stage name or an image (pulled like FROM's); a URL or a named context is another source.
         source = flags["from"]
         if "$" in source or ":/" in source:
             raise _refuse(f"line {ins.line}: {ins.keyword} --from={source} (only a build stage or an image)")
     if ins.keyword == "ADD" and not settings.allow_build_network:
-        words = _sources(rest)
-        for source in words[:-1] or words:  # the last word is the destination
+        # Words as a shell would split them and as plain whitespace does: a URL in either is refused.
+        sources: list[str] = []
+        for words in (_sources(rest), rest.split()):
+            sources.extend(words[:-1] or words)  # the last word is the destination
+        for source in sources:
             if "$" in source:
                 raise _refuse(f"line {ins.line}: ADD {source} (a variable source could be a URL; use COPY)")
             if _URL.match(source):
