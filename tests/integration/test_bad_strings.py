@@ -77,3 +77,26 @@ async def test_engine_text_with_invisible_characters_reaches_the_model_clean(
         )
     )
     assert data["stdout"] == "abc\nd"
+
+
+async def test_a_bad_name_is_refused_before_the_user_is_asked(run_container: Callable[..., Any]) -> None:
+    from mcp.types import ElicitResult
+
+    from mcp_docker.config import Settings
+    from mcp_docker.server import create_server
+
+    asked: list[str] = []
+
+    async def user(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    running = run_container()
+    async with Client(create_server(Settings()), mode="legacy", elicitation_callback=user) as c:
+        text = error_text(
+            await c.call_tool("docker_remove_container", {"container": f"{running.name}\x00", "force": True})
+        )
+    assert "NUL byte" in text and "argument 'container'" in text
+    assert asked == []
+    running.reload()
+    assert running.status == "running"

@@ -201,6 +201,10 @@ def _ask_before_running(
     def resolver(ctx: Context[Any, Any], **arguments: Any) -> Any:
         state = app_state(ctx)
         level = spec.call_level(arguments)
+        try:
+            check_arguments(arguments)  # a bad name is refused before the user is asked about it
+        except MCPDockerError as exc:
+            raise exc.to_tool_error() from exc
         if not needs_confirmation(level, state.settings) or refusal(spec.name, level, spec.toolset, state.settings):
             return NoQuestion("not-needed")
         if not client_can_elicit(ctx.client_capabilities):
