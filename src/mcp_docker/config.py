@@ -213,6 +213,16 @@ class Settings(BaseSettings):
     allow_unconfined: bool = Field(
         False, description="Allow security options other than no-new-privileges (seccomp, apparmor, label...)."
     )
+    allow_build_network: bool = Field(
+        False,
+        description="Allow builds to reach the network beyond pulling base images: ADD of URLs or git "
+        "repositories, RUN --network=host (and other networks), build network modes and extra hosts.",
+    )
+    allowed_registries: CsvList = Field(
+        default_factory=list,
+        description="Registries (host[:port]) docker_push_image may push to; '*' allows any (default: the "
+        "registries the Docker config file holds credentials for).",
+    )
     allow_exec_shell: bool = Field(True, description="Allow exec of an explicit shell with -c (['sh', '-c', '...']).")
 
     @field_validator(
@@ -220,6 +230,7 @@ class Settings(BaseSettings):
         "disabled_tools",
         "allowed_bind_roots",
         "allowed_build_roots",
+        "allowed_registries",
         "allowed_capabilities",
         "http_allowed_hosts",
         "http_allowed_origins",

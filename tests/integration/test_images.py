@@ -12,10 +12,18 @@ import docker
 import pytest
 from mcp import Client
 
-from tests.conftest import MODES, TEST_LABELS, error_text, stdio_params, structured
+from mcp_docker.config import Settings
+from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, stdio_params, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+ANY_REGISTRY = {"MCP_DOCKER_ALLOWED_REGISTRIES": "*"}
+"""Pushes here test the transfer; which registries a push may reach is tested in test_push_policy.py."""
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return allow_settings(allowed_registries=["*"])
 
 
 class Progress:
@@ -333,7 +341,7 @@ async def test_progress_notifications_over_stdio(
     repo = f"{registry}/{unique('wire')}"
     path = context_dir(tmp_path, f"FROM {test_image}\nRUN echo {uuid.uuid4().hex} > /marker\n")
     build, push, pull = Progress(), Progress(), Progress()
-    async with Client(stdio_params(), mode=mode) as c:
+    async with Client(stdio_params(ANY_REGISTRY), mode=mode) as c:
         built = structured(
             await c.call_tool("docker_build_image", {"path": path, "tag": f"{repo}:1"}, progress_callback=build)
         )
@@ -365,10 +373,11 @@ async def test_registry_credentials_come_from_the_docker_config(
     token = base64.b64encode(f"{TEST_USER}:{TEST_PASSWORD}".encode()).decode()
     (logged_in / "config.json").write_text(json.dumps({"auths": {auth_registry: {"auth": token}}}))
 
-    async with Client(stdio_params({"DOCKER_CONFIG": str(anonymous)}), mode="legacy") as c:
+    async with Client(stdio_params({"DOCKER_CONFIG": str(anonymous), **ANY_REGISTRY}), mode="legacy") as c:
         text = error_text(await c.call_tool("docker_push_image", {"image": ref}))
         assert "Push failed" in text and "docker login" in text
 
+    # No MCP_DOCKER_ALLOWED_REGISTRIES: the registry the config has credentials for is allowed.
     async with Client(stdio_params({"DOCKER_CONFIG": str(logged_in)}), mode="legacy") as c:
         pushed = structured(await c.call_tool("docker_push_image", {"image": ref}))
         docker_client.images.remove(ref)

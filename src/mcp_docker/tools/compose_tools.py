@@ -25,7 +25,7 @@ from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
 from mcp_docker.tools.declare import docker_tool
-from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError
+from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError, engine_output
 from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text, cut_bytes
 
 Action = Literal["up", "down", "ps", "logs", "config", "pull", "build", "start", "stop", "restart"]
@@ -221,8 +221,10 @@ async def _run(
                         await process.wait()
     text = "\n".join(lines) + ("\n" if lines else "")
     if scope.cancelled_caught:
-        tail, _ = bounded_tail(text, 2000)
-        raise OperationTimeout(f"Compose did not finish within {timeout:g} s and was stopped. Last output:\n{tail}")
+        raise OperationTimeout(
+            f"Compose did not finish within {timeout:g} s and was stopped. Last output:"
+            f"{engine_output(text, 2000, 'compose output')}"
+        )
     return code, text
 
 
@@ -290,18 +292,17 @@ async def docker_compose_operations(
         config = build_command(cli, "config", directory, paths, project_name, [])
         config_code, config_text = await _run(ctx, config, env, directory, min(timeout, 120), progress=False)
         if config_code != 0:
-            shown = bounded_tail(config_text, 3000)[0].strip()
             raise EngineError(
-                f"Compose could not read the project (exit {config_code}):\n{shown}",
+                f"Compose could not read the project (exit {config_code}):"
+                f"{engine_output(config_text, 3000, 'compose output')}",
                 "Fix the compose file; action 'config' shows how Compose reads the project.",
             )
         check_compose_config(config_text, settings(ctx))
     code, text = await _run(ctx, argv, env, directory, timeout, progress=action in LONG_ACTIONS)
     limit = settings(ctx).max_output_bytes
     if code != 0:
-        tail_text, _ = bounded_tail(text, min(limit, 3000))
         raise EngineError(
-            f"Compose '{action}' failed (exit {code}):\n{tail_text.strip()}",
+            f"Compose '{action}' failed (exit {code}):{engine_output(text, min(limit, 3000), 'compose output')}",
             "Fix the compose file or arguments; action 'config' shows how Compose reads the project.",
         )
     containers: list[ContainerSummary] | None = None

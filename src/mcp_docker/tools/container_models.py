@@ -233,6 +233,8 @@ class ExecResult(BaseModel):
     stdout: str
     stderr: str
     truncated: bool
+    stopped: bool = Field(False, description="The output bound was reached while it ran, and it was killed.")
+    note: str | None = None
 
 
 # ---------------------------------------------------------------- stats

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_docker.docker.exec_stream import exec_note, run_bounded
 from mcp_docker.safety.confirmation import quote
 from mcp_docker.safety.container_policy import ContainerRequest, check_container_request
 from mcp_docker.safety.exec_policy import check_exec_request
@@ -384,18 +385,20 @@ def docker_exec_command(
     exec_id = api.exec_create(
         container, argv, stdout=True, stderr=True, workdir=workdir, user=user or "", environment=environment
     )["Id"]
-    out, err = api.exec_start(exec_id, demux=True)
-    info = api.exec_inspect(exec_id)
     limit = settings(ctx).max_output_bytes
-    stdout, cut_out = engine_text(out, limit)
-    stderr, cut_err = engine_text(err, max(limit // 4, 256))
+    # Streamed and bounded (docker/exec_stream.py): reading stops at the bound and the process is killed.
+    run = run_bounded(api, exec_id, container, limit, max(limit // 4, 256))
+    stdout, cut_out = engine_text(run.stdout, limit)
+    stderr, cut_err = engine_text(run.stderr, max(limit // 4, 256))
     return ExecResult(
         container=container,
         command=argv,
-        exit_code=info.get("ExitCode"),
+        exit_code=run.exit_code,
         stdout=stdout,
         stderr=stderr,
-        truncated=cut_out or cut_err,
+        truncated=run.cut or cut_out or cut_err,
+        stopped=run.stopped,
+        note=exec_note(run, limit),
     )
 
 

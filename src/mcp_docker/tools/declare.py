@@ -42,6 +42,7 @@ from mcp_docker.safety.levels import Level, check_allowed, refusal
 from mcp_docker.state import Ctx, app_state
 from mcp_docker.utils.errors import Kind, MCPDockerError, UnsafeOperation, engine_errors
 from mcp_docker.utils.logger import logger
+from mcp_docker.utils.validation import check_arguments
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
@@ -127,6 +128,7 @@ def docker_tool(
             subject_name = kwargs.get(subject) if subject else None
             level = spec.call_level(kwargs)
             try:
+                check_arguments(kwargs)  # NUL / control characters in names and paths (utils/validation.py)
                 check_allowed(name, level, toolset, state.settings)
                 check_confirmed(name, level, state.settings, confirmation)
                 assert state.limiter is not None
@@ -201,6 +203,10 @@ def _ask_before_running(
     def resolver(ctx: Context[Any, Any], **arguments: Any) -> Any:
         state = app_state(ctx)
         level = spec.call_level(arguments)
+        try:
+            check_arguments(arguments)  # a bad name is refused before the user is asked about it
+        except MCPDockerError as exc:
+            raise exc.to_tool_error() from exc
         if not needs_confirmation(level, state.settings) or refusal(spec.name, level, spec.toolset, state.settings):
             return NoQuestion("not-needed")
         if not client_can_elicit(ctx.client_capabilities):

@@ -18,8 +18,10 @@ import anyio.from_thread
 import anyio.to_thread
 from pydantic import Field
 
+from mcp_docker.safety.build_policy import build_failure, check_build
 from mcp_docker.safety.host_paths import check_build_context
 from mcp_docker.safety.levels import Level
+from mcp_docker.safety.registries import check_push
 from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import (
@@ -43,7 +45,7 @@ from mcp_docker.tools.image_models import (
 )
 from mcp_docker.tools.params import MANAGED_LABEL
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, map_engine_error
+from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, engine_output, map_engine_error
 from mcp_docker.utils.output import bounded_tail
 
 ImageRef = Annotated[
@@ -187,6 +189,7 @@ async def docker_push_image(
     repo, tag = _reference(image, tag)
     if ":" in tag:
         raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
+    check_push(repo, settings(ctx))  # only to allowed registries (safety/registries.py)
     api = engine(ctx).api
     reference = f"{repo}:{tag}"
 
@@ -209,19 +212,13 @@ async def docker_push_image(
     return result
 
 
-def _context_dir(path: str, dockerfile: str | None) -> Path:
+def _context_dir(path: str) -> Path:
     context = Path(path).expanduser()
     if not context.is_absolute():
         raise ValidationError(f"The build context {path!r} must be an absolute path on the server's machine.")
     if not context.is_dir():
         raise ValidationError(f"The build context {path!r} is not a directory on the server's machine.")
-    name = dockerfile or "Dockerfile"
-    file = (context / name).resolve()
-    if not file.is_relative_to(context.resolve()):
-        raise ValidationError(f"The Dockerfile {name!r} must be inside the build context {path!r}.")
-    if not file.is_file():
-        raise ValidationError(f"No Dockerfile {name!r} in {path!r}. Pass dockerfile= with its name in the context.")
-    return context
+    return context.resolve()
 
 
 @docker_tool(Level.MODERATE, "images", title="Build image")
@@ -243,8 +240,11 @@ async def docker_build_image(
     is an error naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
-    context = _context_dir(path, dockerfile)
+    context = _context_dir(path)
     check_build_context(str(context), settings(ctx))
+    # Build policy (safety/build_policy.py): Dockerfile inside the context, no network or unsandboxed steps.
+    checked = check_build(context, dockerfile, settings(ctx), buildargs=buildargs)
+    dockerfile = str(checked.relative_to(context))
     api = engine(ctx).api
     limit = settings(ctx).max_output_bytes
 
@@ -261,14 +261,12 @@ async def docker_build_image(
                 raise
             refused = map_engine_error(exc)
             raise EngineError(
-                f"The build was refused before it started: {refused.message}",
+                f"The build was refused before it started:{engine_output(refused.message, 2000, 'engine error')}",
                 "Fix the Dockerfile (or buildargs / target) and build again.",
             ) from exc
         if log.error is not None or log.image_id is None:
-            output, _ = bounded_tail(log.step_output(), limit)
-            where = f"at '{log.step}'" if log.step else "before the first step"
-            raise EngineError(
-                f"The build failed {where}: {log.error or 'no image was produced'}. Output of that step:\n{output}\n",
+            raise EngineError(  # engine text fenced as data (build_policy.build_failure)
+                build_failure(log.step, log.error, log.step_output(), limit),
                 "Fix the Dockerfile or the context and build again.",
             )
         for extra in tags[1:]:

@@ -12,20 +12,33 @@ from datetime import datetime
 
 from mcp_docker.utils.errors import ValidationError
 
-# CSI / OSC / other escape sequences, then C0/C1 controls (but tab and newline), then bidi overrides.
+# CSI / OSC / other escape sequences, then C0/C1 controls (but tab and newline).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+# Characters a reader does not see: every format character (Unicode category Cf: zero-width
+# spaces and joiners, word joiner, BOM, bidi controls, soft hyphen, tag characters U+E0000-E007F),
+# variation selectors, Hangul fillers and the Mongolian vowel separator. A unit test checks that
+# this covers every Cf character Python's Unicode database knows.
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001345f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
+# Line and paragraph separators break lines like a newline does: they become one.
+_SEPARATORS = re.compile("[\u2028\u2029\x85]")
 
 REDACTED = "***"
 
 
 def clean_text(text: str, max_bytes: int | None = None) -> str:
-    """Strip ANSI escapes, control and bidi characters; optionally cut to `max_bytes` (UTF-8)."""
+    """Strip ANSI escapes, control characters (C0/C1 but tab and newline) and invisible format
+    characters; line separators become newlines; optionally cut to `max_bytes` (UTF-8)."""
     text = text.replace("\r\n", "\n")
     text = _ANSI.sub("", text)
-    text = _CONTROL.sub("", text.replace("\r", "\n"))
-    text = _BIDI.sub("", text)
+    text = _SEPARATORS.sub("\n", text.replace("\r", "\n"))
+    text = _CONTROL.sub("", text)
+    text = _INVISIBLE.sub("", text)
     if max_bytes is not None:
         text, _ = cut_bytes(text, max_bytes)
     return text

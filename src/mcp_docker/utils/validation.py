@@ -138,3 +138,59 @@ def volume_name(name: str) -> str:
             "letter or digit); a host path must start with '/'."
         )
     return name
+
+
+# Arguments that name or locate something (objects, references, paths, users, modes): no control or
+# invisible characters at all. Any other argument (commands, environment values, label values...)
+# may hold tabs and newlines, but never a NUL; dictionary keys are always names.
+NAME_ARGUMENTS = frozenset(
+    {
+        "container", "image", "volume", "network", "name", "path", "dockerfile", "project_dir", "files",
+        "project_name", "services", "service", "node", "task", "repository", "tag", "target", "workdir",
+        "working_dir", "user", "platform", "driver", "aliases", "ipv4_address", "network_mode", "pid_mode",
+        "ipc_mode", "uts_mode", "userns_mode", "cgroupns", "restart_policy", "mem_limit", "cap_add", "devices",
+        "security_opt", "ports", "mounts", "volumes", "since", "until", "host", "secret", "config",
+    }
+)  # fmt: skip
+_NUL = "\x00"
+_NAME_BAD = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+    "\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e0fff]"
+)
+
+
+def check_arguments(arguments: dict[str, object]) -> None:
+    """Refuse a NUL byte in any argument, and control or invisible characters in names, references and
+    paths (see NAME_ARGUMENTS) and in every dictionary key, before anything reaches the engine."""
+    for key, value in arguments.items():
+        _check_value(f"argument '{key}'", value, key in NAME_ARGUMENTS)
+
+
+def _check_value(where: str, value: object, strict: bool) -> None:
+    if isinstance(value, str):
+        _check_string(where, value, strict)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_value(f"{where} (item {i})", item, strict)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str):
+                _check_string(f"key {k!r} of {where}", k, strict=True)
+            _check_value(f"{where} (key {k!r})", v, strict)
+
+
+def _check_string(where: str, text: str, strict: bool) -> None:
+    if _NUL in text:
+        raise ValidationError(
+            f"Invalid {where}: it contains a NUL byte (\\x00) at position {text.index(_NUL)}. "
+            "Remove it; nothing was sent to the engine."
+        )
+    if strict:
+        bad = _NAME_BAD.search(text)
+        if bad is not None:
+            char = bad.group(0)
+            raise ValidationError(
+                f"Invalid {where}: it contains the control or invisible character U+{ord(char):04X} at "
+                f"position {bad.start()}, which no name, reference or path may hold. Remove it; nothing was sent "
+                "to the engine."
+            )
