@@ -76,13 +76,16 @@ def check_fields(body: Any, allowed: Mapping[str, Checker | None], where: str) -
         return
     if not isinstance(body, Mapping):
         raise GateRefusal(f"{where} must be an object", where)
+    # The engine (Go's encoding/json) matches field names case-insensitively: so does the gate.
+    names = {name.lower(): name for name in allowed}
     for key, value in body.items():
         path = f"{where}.{key}"
-        if key not in allowed:
+        name = names.get(str(key).lower())
+        if name is None:
             if is_zero(value):
                 continue
             raise GateRefusal(f"field {path} is not on the allow-list of fields the server lets through", path)
-        checker = allowed[key]
+        checker = allowed[name]
         if checker is not None and not is_zero(value):
             checker(value, path)
 

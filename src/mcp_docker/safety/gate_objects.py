@@ -14,6 +14,7 @@ from mcp_docker.safety.gate_base import (
     check_fields,
     each,
     fields,
+    flag,
     only,
     refused,
 )
@@ -225,7 +226,7 @@ def service_spec_fields(settings: Settings, facts: Facts) -> dict[str, Checker |
         "Privileges": _privileges(settings),
         "Mounts": each(lambda v, p: check_mount(v, p, facts, settings)),
         "Isolation": only("default", what="isolation"),
-        "Sysctls": refused("kernel parameters (sysctls)", SEC),
+        "Sysctls": flag("kernel parameters (sysctls)", lambda s: s.allow_unconfined, SEC, settings),
         "CapabilityAdd": _caps(settings),
     }
     task_template: dict[str, Checker | None] = {
