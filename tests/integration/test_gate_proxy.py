@@ -176,11 +176,26 @@ async def test_refusals_are_answered_403_in_dockers_error_shape(engine: Engine) 
                     data += chunk
                 return data
 
+        def ask_services(body: bytes) -> bytes:  # a JSON body sent as text/plain is still checked as JSON
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.connect(gate.socket_path)
+                head = "POST /v1.41/services/create HTTP/1.1\r\nHost: d\r\nContent-Type: text/plain\r\n"
+                sock.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n")
+                sock.sendall(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+                return data
+
         raw = await anyio.to_thread.run_sync(ask)
+        spec = {"Name": "x", "TaskTemplate": {"ContainerSpec": {"Image": "i", "Privileged": True}}}
+        raw_service = await anyio.to_thread.run_sync(ask_services, json.dumps(spec).encode())
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 403")
     assert json.loads(body)["message"].startswith("Refused by mcp-docker: engine endpoint POST /plugins/pull")
-    assert len(gate.refusals) == 1 and gate.forwarded == 0
+    head, _, body = raw_service.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403") and b"ContainerSpec.Privileged" in body
+    assert len(gate.refusals) == 2 and gate.forwarded == 0
 
 
 async def test_exec_hijack_and_keep_alive_go_through(

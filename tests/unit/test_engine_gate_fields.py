@@ -627,3 +627,27 @@ def test_parse_request_strips_version_and_keeps_query() -> None:
     assert parse_request("GET", "/images/library/busybox:1/json").path == "/images/library/busybox:1/json"
     decide("GET", "/v1.41/images/localhost:5000/a/b:1/json")
     decide("DELETE", "/images/localhost:5000/a/b:1")
+
+
+def test_old_api_versions_and_start_bodies_are_refused() -> None:
+    # Before API 1.24 `start` took a new HostConfig in its body: no version before 1.24, no body on start.
+    assert refused("POST", "/v1.23/containers/c/start").field == "version"
+    assert refused("POST", "/v1.12/containers/create", {"Image": "i"}).field == "version"
+    facts = FakeFacts(**{"container:c": {"Name": "/c", "HostConfig": _defaults()}})
+    body = {"Privileged": True, "Binds": ["/:/h"]}
+    assert refused("POST", "/v1.45/containers/c/start", body, facts).field == "start.body"
+    assert refused("POST", "/containers/c/restart", body, facts).field == "restart.body"
+    decide("POST", "/v1.24/containers/c/start", None, facts)
+
+
+def test_bodies_are_json_whatever_their_content_type_except_raw_endpoints() -> None:
+    from mcp_docker.docker.gate_hook import decode_body
+    from mcp_docker.safety.engine_gate import raw_body
+
+    assert decode_body('{"Image": "i"}', "http+docker://localhost/v1.41/services/create") == {"Image": "i"}
+    assert decode_body(b"\x1f\x8b tar", "http+docker://localhost/v1.41/build?t=x") is None
+    with pytest.raises(GateRefusal):
+        decode_body(b"not json", "http+docker://localhost/v1.41/services/create")
+    with pytest.raises(GateRefusal):
+        decode_body(iter([b"{}"]), "http+docker://localhost/v1.41/containers/create")
+    assert raw_body("/v1.41/containers/abc/archive") and not raw_body("/v1.41/containers/create")

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp_docker.config import Settings
-from mcp_docker.safety.engine_gate import check_engine_request, parse_request
+from mcp_docker.safety.engine_gate import check_engine_request, parse_request, raw_body
 from mcp_docker.safety.gate_base import GateRefusal
 from mcp_docker.utils.logger import logger
 
@@ -56,14 +57,16 @@ class ApiFacts:
         return info
 
 
-def decode_body(body: Any, content_type: str) -> Any:
-    """The JSON body of a request, decoded; None for no body or a body that is not JSON (a build's
-    tar stream, an archive)."""
-    if body is None or "json" not in content_type.lower():
+def decode_body(body: Any, url: str) -> Any:
+    """The JSON body of a request, decoded (whatever its Content-Type says); None for no body or an
+    endpoint whose body is not JSON (a build's tar stream, an archive)."""
+    if body is None or raw_body(urlsplit(url).path):
         return None
     if isinstance(body, bytes | bytearray):
         body = body.decode("utf-8")
-    if not isinstance(body, str) or not body.strip():
+    if not isinstance(body, str):
+        raise GateRefusal("a streamed body on an endpoint that takes JSON", "body")
+    if not body.strip():
         return None
     try:
         return json.loads(body)
@@ -82,7 +85,7 @@ def install_gate(api: Any, settings: Callable[[], Settings]) -> None:
         decision = parse_request(
             request.method or "GET",
             request.url or "/",
-            decode_body(request.body, headers.get("Content-Type", "")),
+            decode_body(request.body, request.url or "/"),
             upgrade="upgrade" in str(headers.get("Connection", "")).lower(),
         )
         try:

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mcp_docker.config import Settings
-from mcp_docker.safety.gate_base import EngineRequest, Facts, GateRefusal
+from mcp_docker.safety.gate_base import EngineRequest, Facts, GateRefusal, is_zero
 from mcp_docker.safety.gate_container import (
     check_container_create,
     check_container_update,
@@ -52,6 +52,8 @@ def _ok(request: EngineRequest, args: dict[str, str], settings: Settings, facts:
 
 def _current(why: str) -> Check:
     def check(request: EngineRequest, args: dict[str, str], settings: Settings, facts: Facts) -> None:
+        if why in ("start", "restart") and not is_zero(request.body):
+            raise GateRefusal(f"a body on container {why} (old APIs took a new HostConfig there)", f"{why}.body")
         check_current_container(args["id"], settings, facts, why)
 
     return check
@@ -202,14 +204,38 @@ ENDPOINTS: list[Endpoint] = [
     _e("DELETE", "/services/{id}", _ok, "removal"),
 ]
 
-_VERSION = re.compile(r"^/v\d+\.\d+(?=/)")
+_VERSION = re.compile(r"^/v(\d+)\.(\d+)(?=/)")
+_OLDEST_API = (1, 24)
+"""Before API 1.24 the engine took a HostConfig in the body of `start`, and other old shapes."""
+RAW_BODY = [
+    re.compile(p)
+    for p in (
+        r"^/build$",
+        r"^/containers/[^/]+/archive$",
+        r"^/images/load$",
+        r"^/images/create$",
+        r"^/session$",
+        r"^/grpc$",
+    )
+]
+"""Endpoints whose body is not JSON (a tar stream, an image, a hijacked protocol). Every other body is
+decoded as JSON whatever its Content-Type says (the engine decodes some without looking at it)."""
+
+
+def raw_body(path: str) -> bool:
+    stripped = _VERSION.sub("", path.split("?", 1)[0])
+    return any(p.match(stripped) for p in RAW_BODY)
 
 
 def parse_request(method: str, target: str, body: Any = None, upgrade: bool = False) -> EngineRequest:
     """An `EngineRequest` from a method, a URL or request target, and a decoded body."""
     parts = urlsplit(target)
-    path = _VERSION.sub("", unquote(parts.path) or "/")
-    return EngineRequest(method.upper(), path, parse_qs(parts.query, keep_blank_values=True), body, upgrade)
+    raw_path = unquote(parts.path) or "/"
+    match = _VERSION.match(raw_path)
+    version = f"{match.group(1)}.{match.group(2)}" if match else None
+    path = _VERSION.sub("", raw_path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    return EngineRequest(method.upper(), path, query, body, upgrade, version)
 
 
 def find_endpoint(method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
@@ -224,6 +250,8 @@ def check_engine_request(request: EngineRequest, facts: Facts, settings: Setting
     """Decide on one engine request: return to let it go, raise `GateRefusal` to refuse it."""
     if ".." in request.path.split("/"):
         raise GateRefusal(f"path {request.path!r}", "path")
+    if request.version is not None and tuple(int(x) for x in request.version.split(".")) < _OLDEST_API:
+        raise GateRefusal(f"engine API version {request.version} (the server speaks 1.24 or newer)", "version")
     found = find_endpoint(request.method, request.path)
     if found is None:
         raise GateRefusal(

@@ -42,6 +42,8 @@ class EngineRequest:
     body: Any = None
     upgrade: bool = False
     """The request asks for a connection upgrade or hijack (attach, exec start, BuildKit session)."""
+    version: str | None = None
+    """The API version of the path's `/v1.xx` prefix (None without one)."""
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -40,7 +40,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from mcp_docker.safety.engine_gate import check_engine_request, parse_request
+from mcp_docker.safety.engine_gate import check_engine_request, parse_request, raw_body
 from mcp_docker.safety.gate_base import GateRefusal
 from mcp_docker.utils.logger import logger
 
@@ -269,10 +269,10 @@ async def _serve_connection(client: anyio.abc.ByteStream, eng: Engine, upstream:
             method, _, rest = head.first.partition(" ")
             target = rest.rpartition(" ")[0] or rest
             upgrade = "upgrade" in head.header("connection").lower()
-            is_json = "json" in head.header("content-type").lower()
+            is_json = not raw_body(target)  # every other body is JSON to the engine: read and checked whole
             try:
                 body = await _copy_body(head, reader, None, False) if is_json else b""
-                decoded = json.loads(body) if body else None
+                decoded = json.loads(body) if body.strip() else None
                 request = parse_request(method, target, decoded, upgrade)
                 await anyio.to_thread.run_sync(check_engine_request, request, ApiFacts(eng.api), eng.gate_settings())
             except (GateRefusal, ValueError) as exc:
