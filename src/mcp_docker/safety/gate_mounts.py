@@ -137,7 +137,7 @@ _BIND_OPTIONS_FIELDS = {
 _TMPFS_FIELDS = {"SizeBytes": None, "Mode": None, "Options": None}
 
 
-def check_mount(mount: Any, path: str, facts: Facts, settings: Settings, *, service: bool = False) -> None:
+def check_mount(mount: Any, path: str, facts: Facts, settings: Settings) -> None:
     """One `Mounts` entry (container HostConfig or service ContainerSpec)."""
     if not isinstance(mount, Mapping):
         raise GateRefusal("a mount must be an object", path)
