@@ -223,6 +223,12 @@ class Settings(BaseSettings):
         description="Registries (host[:port]) docker_push_image may push to; '*' allows any (default: the "
         "registries the Docker config file holds credentials for).",
     )
+    allowed_publish_addresses: CsvList = Field(
+        default_factory=list,
+        description="Host addresses containers may publish ports on besides loopback (127.0.0.1, ::1), e.g. "
+        "'0.0.0.0' (every interface; also what a port without an address and swarm service ports need). "
+        "Default: none.",
+    )
     allow_exec_shell: bool = Field(True, description="Allow exec of an explicit shell with -c (['sh', '-c', '...']).")
 
     @field_validator(
@@ -232,6 +238,7 @@ class Settings(BaseSettings):
         "allowed_build_roots",
         "allowed_registries",
         "allowed_capabilities",
+        "allowed_publish_addresses",
         "http_allowed_hosts",
         "http_allowed_origins",
         "tool_timeouts",
@@ -289,6 +296,18 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown capability name(s) {unknown}")
         return names
+
+    @field_validator("allowed_publish_addresses")
+    @classmethod
+    def _ip_addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_address(item.strip("[]"))
+            except ValueError:
+                raise ValueError(f"allowed_publish_addresses entry {item!r} is not an IP address") from None
+        return [v.strip("[]") for v in value]
 
     @field_validator("allowed_bind_roots", "allowed_build_roots")
     @classmethod

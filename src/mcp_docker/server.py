@@ -36,10 +36,12 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         def make(base_url: str | None = None) -> Engine:
-            return Engine(settings.engine_timeout, settings.connect_timeout, base_url=base_url)
+            return Engine(settings.engine_timeout, settings.connect_timeout, base_url=base_url, settings=settings)
 
         named = {h.name: make(h.endpoint) for h in settings.engine_hosts()}
         eng = engine or (next(iter(named.values())) if named else make())
+        if engine is not None:
+            engine.settings = settings  # the engine gate decides by this server's settings
         # The engine's endpoint is resolved (and docker-py imported) on first use, not here: fast start.
         logger.info("mcp-docker {} serving ({} engine(s))", __version__, max(len(named), 1))
         try:

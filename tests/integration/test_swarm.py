@@ -26,7 +26,11 @@ from tests.private_engine import SecondEngine, free_port, free_udp_port, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
-SWARM_SETTINGS = {"toolsets": list(TOOLSETS)}
+SWARM_SETTINGS = {
+    "toolsets": list(TOOLSETS),
+    # Swarm publishes service ports on every interface of every node: the engine gate needs this.
+    "allowed_publish_addresses": ["0.0.0.0"],
+}
 
 
 @pytest.fixture(scope="module")

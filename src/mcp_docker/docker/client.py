@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from mcp_docker.docker.gate_hook import install_gate
 from mcp_docker.utils.errors import (
     DockerDaemonUnavailable,
     MCPDockerError,
@@ -29,6 +30,8 @@ from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
     import docker
+
+    from mcp_docker.config import Settings
 
 T = TypeVar("T")
 
@@ -205,8 +208,12 @@ class Engine:
         connect_timeout: float = 5.0,
         environment: dict[str, str] | None = None,
         base_url: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.timeout = timeout
+        self.settings = settings
+        """The settings the engine gate decides by (docker/gate_hook.py); the server's own when it
+        runs, otherwise `Settings()` (from the environment) on first use."""
         self.connect_timeout = connect_timeout
         self.environment = environment
         self.base_url = base_url
@@ -300,8 +307,17 @@ class Engine:
         # Negotiated under the short connect timeout; ordinary calls get the longer one.
         client.api.timeout = self.timeout
         _track_adapters(client.api)
+        install_gate(client.api, self.gate_settings)
         logger.debug("engine client ready: {} (API {})", self.endpoint, client.api.api_version)
         return client
+
+    def gate_settings(self) -> Settings:
+        """The settings the engine gate decides by (made from the environment if none were given)."""
+        if self.settings is None:
+            from mcp_docker.config import Settings
+
+            self.settings = Settings()
+        return self.settings
 
     @property
     def client(self) -> docker.DockerClient:
