@@ -170,6 +170,15 @@ def _keep_engine_ca(api: Any) -> None:
     api.merge_environment_settings = merge_keeping_ca
 
 
+def api_at_least(version: str, floor: str) -> bool:
+    """True when API `version` ('1.45') is `floor` or newer."""
+
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split(".") if p.isdigit())
+
+    return parts(version) >= parts(floor)
+
+
 _FIRST_API = "1.24"
 """The API version a client is created with (docker-py's oldest); `_negotiate` then asks the engine."""
 
