@@ -172,13 +172,9 @@ def prune_volumes(api: Any, filters: dict[str, Any], named_too: bool) -> dict[st
     too, so anonymous-only is done volume by volume."""
     if "all" in filters:
         raise ValidationError("Pass all=true as the tool's argument, not as a filter.")
-    if api_at_least(api.api_version, NAMED_PRUNE_API):
-        result: dict[str, Any] = api.prune_volumes(
-            filters={**filters, **({"all": "true"} if named_too else {})} or None
-        )
-        return result
-    if named_too:
-        result = api.prune_volumes(filters=filters or None)
+    if api_at_least(api.api_version, NAMED_PRUNE_API) or named_too:
+        wanted = {**filters, "all": "true"} if named_too and api_at_least(api.api_version, NAMED_PRUNE_API) else filters
+        result: dict[str, Any] = api.prune_volumes(filters=wanted or None)
         return result
     return _prune_anonymous(api, filters)
 
