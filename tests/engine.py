@@ -155,10 +155,42 @@ def cli_config(kind: str) -> Path | None:
     return folder
 
 
-def ensure_engine() -> EngineHandle:
-    """The engine MCPT_ENGINE chooses (see ENGINES), started when it is silent and this run may
-    start it; DOCKER_HOST (and DOCKER_CONFIG for the CLIs) are set for the whole session."""
+def select_environment() -> str:
+    """Point this session (and every CLI and server it starts) at the engine MCPT_ENGINE chooses:
+    DOCKER_HOST, and DOCKER_CONFIG / MCP_DOCKER_COMPOSE_CLI for the CLIs. Called before collection."""
     kind = engine_kind()
+    if kind == "external":
+        return kind
+    os.environ["DOCKER_HOST"] = f"unix://{OLD_SOCK if kind == 'old' else CURRENT_SOCK}"
+    config = cli_config(kind)
+    if config is not None:
+        os.environ["DOCKER_CONFIG"] = str(config)
+        os.environ.setdefault("MCP_DOCKER_COMPOSE_CLI", "v1" if kind == "old" else "v2")
+    return kind
+
+
+_SESSION: EngineHandle | None = None
+
+
+def session_engine() -> EngineHandle:
+    """The session's engine, connected (or started) once."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = ensure_engine()
+    return _SESSION
+
+
+def stop_session_engine() -> None:
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.stop()
+        _SESSION = None
+
+
+def ensure_engine() -> EngineHandle:
+    """The engine MCPT_ENGINE chooses (see ENGINES), started when it is silent and this run may start
+    it; an engine of the wrong kind (e.g. 'old' answering with a current API) is an error."""
+    kind = select_environment()
     if kind == "external":
         client = connect()
         if client is None:
@@ -167,11 +199,22 @@ def ensure_engine() -> EngineHandle:
                 "Start it, or choose MCPT_ENGINE=old|current to let the test session start one."
             )
         return EngineHandle(client, None, kind)
-    os.environ["DOCKER_HOST"] = f"unix://{OLD_SOCK if kind == 'old' else CURRENT_SOCK}"
-    config = cli_config(kind)
-    if config is not None:
-        os.environ["DOCKER_CONFIG"] = str(config)
-        os.environ.setdefault("MCP_DOCKER_COMPOSE_CLI", "v1" if kind == "old" else "v2")
+    handle = _connect_or_start(kind)
+    api = handle.api_version
+    if (kind == "old") != api_before(api, "1.44"):
+        handle.stop()
+        raise RuntimeError(
+            f"MCPT_ENGINE={kind} but the engine at {os.environ['DOCKER_HOST']} speaks API {api} "
+            f"({'old means Docker 20.10, API below 1.44' if kind == 'old' else 'current means API 1.44 or newer'})."
+        )
+    return handle
+
+
+def api_before(version: str, floor: str) -> bool:
+    return tuple(int(p) for p in version.split(".")) < tuple(int(p) for p in floor.split("."))
+
+
+def _connect_or_start(kind: str) -> EngineHandle:
     client = connect()
     if client is not None:
         return EngineHandle(client, None, kind)

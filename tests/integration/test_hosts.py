@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
-SOCK = "unix:///var/run/docker.sock"
+SOCK = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"  # the engine under test (conftest)
 
 
 def test_parse_hosts_and_errors() -> None:
@@ -105,6 +106,7 @@ async def test_docker_context_endpoint(
     import subprocess
 
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")  # docker-py looks for contexts beside a config.json only
     subprocess.run(
         ["docker", "context", "create", "mcpt-ctx", "--docker", f"host={SOCK}"],
         check=True,

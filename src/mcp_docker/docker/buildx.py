@@ -155,9 +155,9 @@ class BuildkitLog:
         while self.kept > MAX_KEPT_CHARS and len(self.lines) > 1:
             self.kept -= len(self.lines.pop(0)) + 1
 
-    def feed(self, status: dict[str, Any]) -> str | None:
-        """Take one SolveStatus; return the name of a Dockerfile step that just started (a progress message)."""
-        started = None
+    def feed(self, status: dict[str, Any]) -> list[str]:
+        """Take one SolveStatus; return the names of the Dockerfile steps that just started (progress messages)."""
+        started: list[str] = []
         for raw in status.get("vertexes") or []:
             digest = str(raw.get("digest", ""))
             vertex = self.vertices.setdefault(digest, _Vertex(clean_text(str(raw.get("name", "")))))
@@ -169,7 +169,7 @@ class BuildkitLog:
                 if not vertex.cached:
                     self._keep(vertex.name)
                 if STEP.match(vertex.name):
-                    started = vertex.name
+                    started.append(vertex.name + (" (cached)" if vertex.cached else ""))
             if raw.get("error") and vertex.error is None:
                 vertex.error = clean_text(str(raw["error"]))
                 self._keep(f"ERROR {vertex.name}: {vertex.error}")
@@ -269,7 +269,8 @@ def _drain(
                     return stripped  # the object is not complete yet
                 status, end = None, 0
             if isinstance(status, dict):
-                report(log.feed(status))
+                for message in log.feed(status):
+                    report(message)
                 buffer = stripped[end:]
                 continue
         line, newline, rest = stripped.partition("\n")

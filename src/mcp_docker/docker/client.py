@@ -200,6 +200,21 @@ def _negotiate(client: docker.DockerClient) -> None:
         raise
 
 
+def _context(base_url: str) -> str:
+    """The name of a `context:NAME` endpoint, once docker-py finds that context: docker-py would
+    silently use the default endpoint for a context it cannot find."""
+    from docker.context import ContextAPI
+    from docker.context.config import get_context_dir
+
+    name = base_url.removeprefix("context:")
+    if name != "default" and ContextAPI.get_context(name) is None:
+        raise DockerDaemonUnavailable(
+            f"No docker context {name!r} in {get_context_dir()} (MCP_DOCKER_HOSTS names it). "
+            "Create it with `docker context create`, or check DOCKER_CONFIG (a folder with a config.json)."
+        )
+    return name
+
+
 class Engine:
     """Lazy, thread-safe holder of a docker-py client for one endpoint."""
 
@@ -287,7 +302,7 @@ class Engine:
             with engine_errors():
                 if self.base_url and self.base_url.startswith("context:"):
                     # A docker CLI context carries its own endpoint and TLS material.
-                    client = docker.DockerClient.from_context(self.base_url.removeprefix("context:"), **kwargs)
+                    client = docker.DockerClient.from_context(_context(self.base_url), **kwargs)
                 elif self.base_url:
                     # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
                     ssh = self.base_url.startswith("ssh://")

@@ -138,9 +138,7 @@ def _prune_question(eng: Engine, arguments: dict[str, Any]) -> str:
         "unused volumes, named ones too (all=true)" if named_too else "unused anonymous volumes (named ones are kept)"
     )
     where = f" matching {quote(filters)}" if filters else ""
-    listed = ", ".join(quote(n[:24], 30) for n in names[:10]) + (
-        f" and {len(names) - 10} more" if len(names) > 10 else ""
-    )
+    listed = ", ".join(quote(n, 70) for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     lines = [f"Prune {kind}{where}?", f"Now {len(names)} would be deleted{': ' + listed if names else ''}."]
     lines.append("Their data is lost for good.")
     return "\n".join(lines)
