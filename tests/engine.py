@@ -70,7 +70,8 @@ REPO = Path(__file__).resolve().parent.parent
 #   current  Docker 26.1 + Compose v2 + buildx (scripts/current_engine.sh, Debian 13's packages), on
 #            $MCPT_CURRENT_SOCK; started when silent.
 #   external whatever DOCKER_HOST / the default socket points at; started by nobody.
-# Unset: external when DOCKER_HOST is set, else old (the behaviour before the choice existed).
+# Unset: the engine DOCKER_HOST / the default socket points at, and when none answers the machine's
+# own dockerd is started (the behaviour before the choice existed; no check of its version).
 ENGINES = ("old", "current", "external")
 CURRENT_ROOT = Path(os.environ.get("MCPT_CURRENT_ROOT", "/opt/mcpt-current"))
 CURRENT_SOCK = os.environ.get("MCPT_CURRENT_SOCK", "/run/mcpt-current.sock")
@@ -78,8 +79,9 @@ OLD_SOCK = "/var/run/docker.sock"
 
 
 def engine_kind() -> str:
-    kind = os.environ.get("MCPT_ENGINE") or ("external" if os.environ.get("DOCKER_HOST") else "old")
-    if kind not in ENGINES:
+    """old, current, external, or auto (MCPT_ENGINE unset)."""
+    kind = os.environ.get("MCPT_ENGINE") or "auto"
+    if kind not in (*ENGINES, "auto"):
         raise RuntimeError(f"MCPT_ENGINE={kind!r}: expected one of {', '.join(ENGINES)}")
     return kind
 
@@ -159,7 +161,7 @@ def select_environment() -> str:
     """Point this session (and every CLI and server it starts) at the engine MCPT_ENGINE chooses:
     DOCKER_HOST, and DOCKER_CONFIG / MCP_DOCKER_COMPOSE_CLI for the CLIs. Called before collection."""
     kind = engine_kind()
-    if kind == "external":
+    if kind in ("external", "auto"):
         return kind
     os.environ["DOCKER_HOST"] = f"unix://{OLD_SOCK if kind == 'old' else CURRENT_SOCK}"
     config = cli_config(kind)
@@ -191,15 +193,17 @@ def ensure_engine() -> EngineHandle:
     """The engine MCPT_ENGINE chooses (see ENGINES), started when it is silent and this run may start
     it; an engine of the wrong kind (e.g. 'old' answering with a current API) is an error."""
     kind = select_environment()
-    if kind == "external":
+    if kind == "external" or (kind == "auto" and os.environ.get("DOCKER_HOST")):
         client = connect()
         if client is None:
             raise RuntimeError(
-                f"MCPT_ENGINE=external: no Docker engine answers at {os.environ.get('DOCKER_HOST') or OLD_SOCK}. "
+                f"MCPT_ENGINE={kind}: no Docker engine answers at {os.environ.get('DOCKER_HOST') or OLD_SOCK}. "
                 "Start it, or choose MCPT_ENGINE=old|current to let the test session start one."
             )
         return EngineHandle(client, None, kind)
     handle = _connect_or_start(kind)
+    if kind == "auto":
+        return handle
     api = handle.api_version
     if (kind == "old") != api_before(api, "1.44"):
         handle.stop()
@@ -219,7 +223,9 @@ def _connect_or_start(kind: str) -> EngineHandle:
     if client is not None:
         return EngineHandle(client, None, kind)
     if os.geteuid() != 0:
-        raise RuntimeError(f"No {kind} engine answers at {os.environ['DOCKER_HOST']} and only root can start one.")
+        raise RuntimeError(
+            f"No {kind} engine answers at {os.environ.get('DOCKER_HOST') or OLD_SOCK} and only root can start one."
+        )
     if kind == "current":
         subprocess.run([str(REPO / "scripts/current_engine.sh"), "start"], check=True, timeout=600)
         client = connect(timeout=10)

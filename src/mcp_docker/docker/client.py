@@ -181,6 +181,10 @@ def api_at_least(version: str, floor: str) -> bool:
 
 _FIRST_API = "1.24"
 """The API version a client is created with (docker-py's oldest); `_negotiate` then asks the engine."""
+MIN_API = "1.41"
+"""The oldest engine API this server supports (Docker 20.10): the oldest its test suite runs against.
+Newer ones are negotiated up to the engine's own version (Docker 26 speaks 1.45, 29 speaks 1.52 and
+refuses clients below 1.44, which negotiation never sends)."""
 
 
 def _negotiate(client: docker.DockerClient) -> None:
@@ -192,8 +196,11 @@ def _negotiate(client: docker.DockerClient) -> None:
     _keep_engine_ca(client.api)
     try:
         version = client.api._retrieve_server_version()
-        if version_lt(version, _FIRST_API):
-            raise InvalidVersion(f"The engine speaks API {version}; this server needs {_FIRST_API} or newer.")
+        if version_lt(version, MIN_API):
+            raise InvalidVersion(
+                f"The engine speaks API {version}; this server supports API {MIN_API} (Docker 20.10) or newer. "
+                "Upgrade the Docker engine."
+            )
         client.api._version = version
     except Exception:
         client.close()
