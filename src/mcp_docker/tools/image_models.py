@@ -156,9 +156,7 @@ class PushedImage(BaseModel):
 class BuiltImage(BaseModel):
     id: str
     tags: list[str]
-    builder: Literal["buildkit", "classic"] = Field(
-        description="Which builder ran: BuildKit (docker buildx) or the engine's classic builder."
-    )
+    builder: Literal["buildkit", "classic"]
     steps: int = Field(description="Build steps run.")
     log_tail: str = Field(description="The end of the build log (bounded).")
     truncated: bool = Field(description="True when the start of the build log was cut.")

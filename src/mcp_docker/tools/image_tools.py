@@ -239,10 +239,9 @@ async def docker_build_image(
     target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
     nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory (under an allowed root) on the server's machine, sending
-    each build step as progress; BuildKit (`docker buildx`) when available, else the classic builder.
-    Returns the image id, tags, the builder and the end of the build log. A failed build is an error
-    naming the failing step and its output."""
+    """Build an image from a context directory (under an allowed root) on the server's machine (BuildKit
+    if available, else classic), sending each step as progress; returns the image id, tags,
+    builder and log tail. A failed build is an error naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path, dockerfile)

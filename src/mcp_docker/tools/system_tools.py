@@ -89,10 +89,7 @@ def docker_system_prune(
     ] = False,
     volumes: Annotated[
         bool,
-        Field(
-            description="Also remove unused anonymous volumes (their data is lost); named ones stay "
-            "(docker_prune_volumes with all=true removes those)."
-        ),
+        Field(description="Also remove unused anonymous volumes (data is lost)."),
     ] = False,
     filters: Annotated[
         dict[str, str | list[str]] | None,

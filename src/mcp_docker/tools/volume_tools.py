@@ -153,11 +153,11 @@ def docker_prune_volumes(
     ] = None,
     all: Annotated[
         bool,
-        Field(description="Also named volumes not used by any container (default: anonymous volumes only)."),
+        Field(description="Also unused named volumes (default: anonymous only)."),
     ] = False,
 ) -> PruneResult:
-    """Remove the volumes no container uses, matching the filters: anonymous ones, and named ones too with
-    all=true; returns what was really removed and the space reclaimed."""
+    """Remove unused volumes matching the filters (anonymous only unless all=true); returns what went
+    and the space reclaimed."""
     prune_filters: dict[str, Any] = dict(filters or {})
     result = prune_volumes(engine(ctx).api, prune_filters, named_too=all)
     deleted = [clean_text(v) for v in result.get("VolumesDeleted") or []]
