@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import json
 import os
 import re
@@ -58,7 +57,6 @@ def builder_name(env: dict[str, str]) -> str:
     return env.get("DOCKER_CONTEXT") or "default"
 
 
-@functools.cache
 def _probe(docker_bin: str, config: str | None, host: str | None, context: str | None) -> bool:
     env = {**os.environ, "DOCKER_CONFIG": config or "", "DOCKER_HOST": host or "", "DOCKER_CONTEXT": context or ""}
     env = {k: v for k, v in env.items() if v}
@@ -77,13 +75,23 @@ def _probe(docker_bin: str, config: str | None, host: str | None, context: str |
     return probe.returncode == 0 and re.search(r"^Driver:\s+docker\s*$", probe.stdout, re.M) is not None
 
 
+_AVAILABLE: set[tuple[str, str | None, str | None, str | None]] = set()
+
+
 def buildx_available(env: dict[str, str]) -> bool:
     """True when `docker buildx` is installed for this CLI configuration and the engine's builder (the
-    `docker` driver) answers; probed once per (CLI, config, endpoint)."""
+    `docker` driver) answers. A success is remembered per (CLI, config, endpoint); a failure is probed
+    again next time (the engine may have been down)."""
     docker_bin = shutil.which("docker", path=env.get("PATH"))
     if docker_bin is None:
         return False
-    return _probe(docker_bin, env.get("DOCKER_CONFIG"), env.get("DOCKER_HOST"), env.get("DOCKER_CONTEXT"))
+    key = (docker_bin, env.get("DOCKER_CONFIG"), env.get("DOCKER_HOST"), env.get("DOCKER_CONTEXT"))
+    if key in _AVAILABLE:
+        return True
+    if _probe(*key):
+        _AVAILABLE.add(key)
+        return True
+    return False
 
 
 def use_buildkit(choice: str, env: dict[str, str]) -> bool:
