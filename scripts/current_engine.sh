@@ -95,16 +95,21 @@ start() {
   exit 1
 }
 
+alive() {
+  # Running, and not a zombie (dockerd's parent is gone; PID 1 in a container may never reap it).
+  local stat; stat=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${stat:0:1}" != Z ]
+}
+
 stop() {
   if [ -f "$STATE/dockerd.pid" ]; then
     local pid; pid=$(cat "$STATE/dockerd.pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do [ -f "$STATE/dockerd.pid" ] || break; sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 1 60); do alive "$pid" || break; sleep 0.5; done
+    if alive "$pid"; then
       echo "dockerd $pid did not stop within 30 s; killing it" >&2
       kill -9 "$pid" 2>/dev/null || true
-      rm -f "$STATE/dockerd.pid"
     fi
+    rm -f "$STATE/dockerd.pid"
   fi
   ip link del "$BRIDGE" 2>/dev/null || true
 }
