@@ -19,6 +19,7 @@ from mcp import Client, StdioServerParameters
 from mcp_docker.config import Settings
 from mcp_docker.server import create_server
 from tests import engine as test_engine
+from tests import engine_features
 
 MODES = ["legacy", "auto"]
 
@@ -28,9 +29,30 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "engine_feature(*names): runs only where the engine under test has every named feature "
+        "(tests/engine_features.py); elsewhere deselected and reported as not applicable",
+    )
+    test_engine.select_environment()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine_features.deselect_not_applicable(config, items)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    engine_features.summary(terminalreporter, config)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    test_engine.stop_session_engine()
+
+
 @pytest.fixture(scope="session")
 def engine_handle() -> Iterator[test_engine.EngineHandle]:
-    handle = test_engine.ensure_engine()
+    handle = test_engine.session_engine()
     test_engine.cleanup(handle.client)  # leftovers of an earlier, killed run
     try:
         yield handle
@@ -38,7 +60,6 @@ def engine_handle() -> Iterator[test_engine.EngineHandle]:
         removed = test_engine.cleanup(handle.client)
         if removed:
             print(f"\nremoved {len(removed)} test objects", file=sys.stderr)
-        handle.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ created: names start with `mcpt-` (or $MCPT_PREFIX), or carry the label `mcp-doc
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -62,6 +63,51 @@ BUSYBOX_APPLETS = (
 STATE_DIR = Path(os.environ.get("MCPT_STATE_DIR", Path(__file__).resolve().parent.parent / ".test-engine"))
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+# The engine under test: MCPT_ENGINE=old|current|external (read here and by .ci/run).
+#   old      Docker 20.10 from the machine's docker.io (Debian 12), default socket; started when silent.
+#   current  Docker 26.1 + Compose v2 + buildx (scripts/current_engine.sh, Debian 13's packages), on
+#            $MCPT_CURRENT_SOCK; started when silent.
+#   external whatever DOCKER_HOST / the default socket points at; started by nobody.
+# Unset: the engine DOCKER_HOST / the default socket points at, and when none answers the machine's
+# own dockerd is started (the behaviour before the choice existed; no check of its version).
+ENGINES = ("old", "current", "external")
+CURRENT_ROOT = Path(os.environ.get("MCPT_CURRENT_ROOT", "/opt/mcpt-current"))
+CURRENT_SOCK = os.environ.get("MCPT_CURRENT_SOCK", "/run/mcpt-current.sock")
+OLD_SOCK = "/var/run/docker.sock"
+
+
+def engine_kind() -> str:
+    """old, current, external, or auto (MCPT_ENGINE unset)."""
+    kind = os.environ.get("MCPT_ENGINE") or "auto"
+    if kind not in (*ENGINES, "auto"):
+        raise RuntimeError(f"MCPT_ENGINE={kind!r}: expected one of {', '.join(ENGINES)}")
+    return kind
+
+
+def dockerd_binary() -> str | None:
+    """The dockerd of the engine under test, for the tests that start private engines (swarm, TLS,
+    faults): $MCPT_DOCKERD, else the current engine's unpacked dockerd, else `dockerd` on PATH."""
+    if os.environ.get("MCPT_DOCKERD"):
+        return os.environ["MCPT_DOCKERD"]
+    if engine_kind() == "current" and (CURRENT_ROOT / "usr/sbin/dockerd").exists():
+        return str(CURRENT_ROOT / "usr/sbin/dockerd")
+    return shutil.which("dockerd")
+
+
+def dockerd_environment() -> dict[str, str]:
+    """The environment a private dockerd starts with: the engine's own helpers (docker-proxy,
+    docker-init) first on PATH, no DOCKER_HOST."""
+    env = dict(os.environ)
+    env.pop("DOCKER_HOST", None)
+    dockerd = dockerd_binary()
+    if dockerd:
+        root = Path(dockerd).resolve().parent.parent  # .../usr
+        env["PATH"] = os.pathsep.join([str(root / "sbin"), str(root / "bin"), env.get("PATH", "")])
+    return env
+
+
 def connect(timeout: float = 3.0) -> docker.DockerClient | None:
     try:
         client = docker.from_env(version="auto", timeout=timeout)
@@ -76,8 +122,16 @@ def connect(timeout: float = 3.0) -> docker.DockerClient | None:
 class EngineHandle:
     client: docker.DockerClient
     process: subprocess.Popen[bytes] | None  # set when this run started dockerd
+    kind: str = "external"
+    started_current: bool = False  # this run started the current engine (scripts/current_engine.sh)
+
+    @property
+    def api_version(self) -> str:
+        return str(self.client.api.api_version)
 
     def stop(self) -> None:
+        if self.started_current:
+            subprocess.run([str(REPO / "scripts/current_engine.sh"), "stop"], check=False, timeout=120)
         if self.process is None:
             return
         self.process.terminate()
@@ -88,27 +142,117 @@ class EngineHandle:
             self.process.wait(timeout=10)
 
 
+def cli_config(kind: str) -> Path | None:
+    """A DOCKER_CONFIG for the docker CLI the tools run (Compose, buildx), chosen per engine: the old
+    engine's run sees no CLI plugins (Compose v1 `docker-compose`, the classic builder); the current
+    engine's run sees the current engine's plugins (Compose v2, buildx). External: the user's own."""
+    if kind == "external":
+        return None
+    folder = STATE_DIR / f"docker-config-{kind}"
+    folder.mkdir(parents=True, exist_ok=True)
+    config: dict[str, object] = {}
+    if kind == "current":
+        config["cliPluginsExtraDirs"] = [str(CURRENT_ROOT / "usr/libexec/docker/cli-plugins")]
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def select_environment() -> str:
+    """Point this session (and every CLI and server it starts) at the engine MCPT_ENGINE chooses:
+    DOCKER_HOST, and DOCKER_CONFIG / MCP_DOCKER_COMPOSE_CLI for the CLIs. Called before collection."""
+    kind = engine_kind()
+    if kind in ("external", "auto"):
+        return kind
+    os.environ["DOCKER_HOST"] = f"unix://{OLD_SOCK if kind == 'old' else CURRENT_SOCK}"
+    config = cli_config(kind)
+    if config is not None:
+        os.environ["DOCKER_CONFIG"] = str(config)
+        os.environ.setdefault("MCP_DOCKER_COMPOSE_CLI", "v1" if kind == "old" else "v2")
+    return kind
+
+
+_SESSION: EngineHandle | None = None
+
+
+def session_engine() -> EngineHandle:
+    """The session's engine, connected (or started) once."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = ensure_engine()
+    return _SESSION
+
+
+def stop_session_engine() -> None:
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.stop()
+        _SESSION = None
+
+
 def ensure_engine() -> EngineHandle:
-    """The engine DOCKER_HOST / the default socket points at, starting dockerd when none answers."""
+    """The engine MCPT_ENGINE chooses (see ENGINES), started when it is silent and this run may start
+    it; an engine of the wrong kind (e.g. 'old' answering with a current API) is an error."""
+    kind = select_environment()
+    if kind == "external" or (kind == "auto" and os.environ.get("DOCKER_HOST")):
+        client = connect()
+        if client is None:
+            raise RuntimeError(
+                f"MCPT_ENGINE={kind}: no Docker engine answers at {os.environ.get('DOCKER_HOST') or OLD_SOCK}. "
+                "Start it, or choose MCPT_ENGINE=old|current to let the test session start one."
+            )
+        return EngineHandle(client, None, kind)
+    handle = _connect_or_start(kind)
+    if kind == "auto":
+        return handle
+    api = handle.api_version
+    if (kind == "old") != api_before(api, "1.44"):
+        handle.stop()
+        raise RuntimeError(
+            f"MCPT_ENGINE={kind} but the engine at {os.environ['DOCKER_HOST']} speaks API {api} "
+            f"({'old means Docker 20.10, API below 1.44' if kind == 'old' else 'current means API 1.44 or newer'})."
+        )
+    return handle
+
+
+def api_before(version: str, floor: str) -> bool:
+    return tuple(int(p) for p in version.split(".")) < tuple(int(p) for p in floor.split("."))
+
+
+def _connect_or_start(kind: str) -> EngineHandle:
     client = connect()
     if client is not None:
-        return EngineHandle(client, None)
-    dockerd = shutil.which("dockerd")
-    if dockerd is None or os.geteuid() != 0 or os.environ.get("DOCKER_HOST"):
+        return EngineHandle(client, None, kind)
+    if os.geteuid() != 0:
         raise RuntimeError(
-            "No Docker engine is reachable and this run cannot start one (needs root and dockerd: "
-            "`apt-get install docker.io iptables`). Start an engine or set DOCKER_HOST."
+            f"No {kind} engine answers at {os.environ.get('DOCKER_HOST') or OLD_SOCK} and only root can start one."
+        )
+    if kind == "current":
+        subprocess.run([str(REPO / "scripts/current_engine.sh"), "start"], check=True, timeout=600)
+        client = connect(timeout=10)
+        if client is None:
+            raise RuntimeError(f"scripts/current_engine.sh start ran but {CURRENT_SOCK} does not answer.")
+        return EngineHandle(client, None, kind, started_current=True)
+    return EngineHandle(*_start_old(), kind)
+
+
+def _start_old() -> tuple[docker.DockerClient, subprocess.Popen[bytes]]:
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        raise RuntimeError(
+            "No Docker engine is reachable and this run cannot start one (needs dockerd: "
+            "`apt-get install docker.io iptables`). Start an engine, set DOCKER_HOST, or use MCPT_ENGINE=current."
         )
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = (STATE_DIR / "dockerd.log").open("ab")
-    process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"dockerd exited with {process.returncode}; see {STATE_DIR / 'dockerd.log'}")
         client = connect()
         if client is not None:
-            return EngineHandle(client, process)
+            return client, process
         time.sleep(0.3)
     process.kill()
     raise RuntimeError(f"dockerd did not answer within 60 s; see {STATE_DIR / 'dockerd.log'}")

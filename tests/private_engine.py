@@ -32,7 +32,7 @@ from pathlib import Path
 
 import docker
 
-from tests.engine import PREFIX
+from tests.engine import PREFIX, dockerd_binary, dockerd_environment
 
 
 def free_port() -> int:
@@ -177,7 +177,7 @@ def start_second_engine(own_netns: bool = False, timeout: float = 60.0) -> Secon
     networking (swarm's docker_gwbridge, ingress, iptables) stays there, so several test sessions
     can each run a swarm at once.
     """
-    dockerd = shutil.which("dockerd")
+    dockerd = dockerd_binary()  # the engine under test's (MCPT_ENGINE=current: Docker 26.1)
     needed = ("ip", "openssl", "unshare")
     if dockerd is None or os.geteuid() != 0 or any(shutil.which(tool) is None for tool in needed):
         raise RuntimeError("A second engine needs root, dockerd, ip (iproute2), unshare and openssl.")
@@ -216,8 +216,7 @@ def start_second_engine(own_netns: bool = False, timeout: float = 60.0) -> Secon
             "--tlskey", str(certs.server / "key.pem"),
         ]  # fmt: skip
     # Swarm tasks would try to pull their image from a registry first; this machine reaches none.
-    env = {**os.environ, "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"}
-    env.pop("DOCKER_HOST", None)
+    env = {**dockerd_environment(), "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"}
     with log.open("ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     engine = SecondEngine(root, sock, port, certs, bridge, process, None, log)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ class SecondEngine:
     """A dockerd this test run owns; `stop()`/`start()` may be called any number of times."""
 
     def __init__(self) -> None:
-        dockerd = shutil.which("dockerd")
+        dockerd = test_engine.dockerd_binary()  # the engine under test's
         if dockerd is None:
             raise RuntimeError("dockerd is missing: `apt-get install docker.io iptables`")
         self.dockerd = dockerd
@@ -80,6 +80,7 @@ class SecondEngine:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=test_engine.dockerd_environment(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

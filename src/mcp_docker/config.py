@@ -168,6 +168,11 @@ class Settings(BaseSettings):
     # Engine
     engine_timeout: float = Field(60.0, gt=0, description="Seconds an engine API call may take.")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to reach the engine before giving up.")
+    builder: Literal["auto", "buildkit", "classic"] = Field(
+        "auto",
+        description="Image builds: BuildKit through `docker buildx build` (buildkit), the engine's classic "
+        "builder (classic), or BuildKit when `docker buildx` and the engine's builder answer, else classic (auto).",
+    )
 
     hosts: str | None = Field(
         None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from tests.conftest import TEST_LABELS, allow_settings, error_text, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
-SOCK = "unix:///var/run/docker.sock"
+SOCK = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"  # the engine under test (conftest)
 
 
 def test_parse_hosts_and_errors() -> None:
@@ -105,6 +106,7 @@ async def test_docker_context_endpoint(
     import subprocess
 
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")  # docker-py looks for contexts beside a config.json only
     subprocess.run(
         ["docker", "context", "create", "mcpt-ctx", "--docker", f"host={SOCK}"],
         check=True,
@@ -125,11 +127,13 @@ async def test_two_real_engines_each_host_sees_only_its_own(
 ) -> None:
     """A second dockerd (own socket, data root and network namespace, started by this test): the same
     call on each host sees only that host's containers, and writes go where `host` says."""
-    from tests.engine import ensure_test_image
+    from tests.engine import engine_kind, ensure_test_image
     from tests.private_engine import running_second_engine
 
     here = run_container()
     with running_second_engine(own_netns=True) as second:
+        if engine_kind() in ("old", "current"):  # the private engine runs the dockerd of the engine under test
+            assert second.client.version()["Version"] == docker_client.version()["Version"]
         second_image = ensure_test_image(second.client)
         settings = allow_settings(hosts=f"main={SOCK},second={second.socket}")
         async with Client(create_server(settings)) as c:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -104,7 +105,8 @@ async def test_prune_with_label_filter_removes_only_ours(
         test_image, "true", name=unique("keep"), labels={TEST_LABEL: TEST_LABEL_VALUE + "other"}
     )
     network = docker_client.networks.create(unique("prunenet"), labels=TEST_LABELS)
-    volume = docker_client.volumes.create(unique("prunevol"), labels=TEST_LABELS)
+    volume = docker_client.api.create_volume(labels=TEST_LABELS)["Name"]  # anonymous
+    named = docker_client.volumes.create(unique("prunevol"), labels=TEST_LABELS).name
     try:
         # Without volumes=true the volume stays.
         data = structured(await client.call_tool("docker_system_prune", {"filters": MY_LABEL}))
@@ -118,13 +120,16 @@ async def test_prune_with_label_filter_removes_only_ours(
             docker_client.networks.get(network.id)
         assert docker_client.containers.get(running.id).status == "running"
         assert docker_client.containers.get(other.id).status == "created"
-        docker_client.volumes.get(volume.name)
+        docker_client.volumes.get(volume)
         docker_client.images.get(test_image)
 
+        # volumes=true: the unused anonymous volumes, on every engine API; named ones stay.
         data = structured(await client.call_tool("docker_system_prune", {"filters": MY_LABEL, "volumes": True}))
-        assert volume.name in data["volumes"]["removed"]
+        assert volume in data["volumes"]["removed"]
+        assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in data["volumes"]["removed"])
         with pytest.raises(docker.errors.NotFound):
-            docker_client.volumes.get(volume.name)
+            docker_client.volumes.get(volume)
+        docker_client.volumes.get(named)
     finally:
         other.remove(force=True)
 

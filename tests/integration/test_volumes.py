@@ -93,8 +93,11 @@ async def test_driver_opts_and_list(
 async def test_prune_removes_only_unused_matching_volumes(
     client: Client, docker_client: docker.DockerClient, run_container: Callable[..., Any], unique: Callable[[str], str]
 ) -> None:
+    """The same on every engine API: anonymous unused volumes by default, named ones too with all=true
+    (since API 1.42 the engine's own prune keeps named volumes unless told all=true; before, it took them)."""
     group = unique("group")
     labels = {**TEST_LABELS, "group": group}
+    anonymous = docker_client.api.create_volume(labels=labels)["Name"]
     unused = docker_client.volumes.create(unique("unused"), labels=labels).name
     used = docker_client.volumes.create(unique("used"), labels=labels).name
     other = docker_client.volumes.create(unique("other"), labels=TEST_LABELS).name
@@ -102,13 +105,44 @@ async def test_prune_removes_only_unused_matching_volumes(
 
     filters = {"label": [f"{TEST_LABEL}={TEST_LABEL_VALUE}", f"group={group}"]}
     result = structured(await client.call_tool("docker_prune_volumes", {"filters": filters}))
-    assert result["deleted"] == [unused]
+    assert result["deleted"] == [anonymous]
     assert result["count"] == 1
     assert result["space_reclaimed"] >= 0
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(anonymous)
+    assert docker_client.volumes.get(unused)
+
+    result = structured(await client.call_tool("docker_prune_volumes", {"filters": filters, "all": True}))
+    assert result["deleted"] == [unused]
     with pytest.raises(docker.errors.NotFound):
         docker_client.volumes.get(unused)
     assert docker_client.volumes.get(used)
     assert docker_client.volumes.get(other)
+    text = error_text(await client.call_tool("docker_prune_volumes", {"filters": {"all": "true"}}))
+    assert "not as a filter" in text
+
+
+async def test_prune_question_says_which_volumes_go(
+    docker_client: docker.DockerClient, unique: Callable[[str], str]
+) -> None:
+    from mcp_docker.docker.client import Engine
+    from mcp_docker.tools.volume_tools import _prune_question
+
+    group = unique("group")
+    labels = {**TEST_LABELS, "group": group}
+    anonymous = docker_client.api.create_volume(labels=labels)["Name"]
+    named = docker_client.volumes.create(unique("named"), labels=labels).name
+    eng = Engine()
+    try:
+        filters = {"label": f"group={group}"}
+        question = _prune_question(eng, {"filters": filters})
+        assert "anonymous volumes (named ones are kept)" in question
+        assert "Now 1 would be deleted" in question and anonymous in question and named not in question
+        question = _prune_question(eng, {"filters": filters, "all": True})
+        assert "named ones too (all=true)" in question
+        assert "Now 2 would be deleted" in question and named in question
+    finally:
+        eng.close()
 
 
 async def test_missing_volume_errors_point_at_list_tool(client: Client, unique: Callable[[str], str]) -> None:

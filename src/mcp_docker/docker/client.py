@@ -178,8 +178,21 @@ def _keep_engine_ca(api: Any) -> None:
     api.merge_environment_settings = merge_keeping_ca
 
 
+def api_at_least(version: str, floor: str) -> bool:
+    """True when API `version` ('1.45') is `floor` or newer."""
+
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split(".") if p.isdigit())
+
+    return parts(version) >= parts(floor)
+
+
 _FIRST_API = "1.24"
 """The API version a client is created with (docker-py's oldest); `_negotiate` then asks the engine."""
+MIN_API = "1.41"
+"""The oldest engine API this server supports (Docker 20.10): the oldest its test suite runs against.
+Newer ones are negotiated up to the engine's own version (Docker 26 speaks 1.45, 29 speaks 1.52 and
+refuses clients below 1.44, which negotiation never sends)."""
 
 
 def _negotiate(client: docker.DockerClient) -> None:
@@ -191,12 +204,30 @@ def _negotiate(client: docker.DockerClient) -> None:
     _keep_engine_ca(client.api)
     try:
         version = client.api._retrieve_server_version()
-        if version_lt(version, _FIRST_API):
-            raise InvalidVersion(f"The engine speaks API {version}; this server needs {_FIRST_API} or newer.")
+        if version_lt(version, MIN_API):
+            raise InvalidVersion(
+                f"The engine speaks API {version}; this server supports API {MIN_API} (Docker 20.10) or newer. "
+                "Upgrade the Docker engine."
+            )
         client.api._version = version
     except Exception:
         client.close()
         raise
+
+
+def _context(base_url: str) -> str:
+    """The name of a `context:NAME` endpoint, once docker-py finds that context: docker-py would
+    silently use the default endpoint for a context it cannot find."""
+    from docker.context import ContextAPI
+    from docker.context.config import get_context_dir
+
+    name = base_url.removeprefix("context:")
+    if name != "default" and ContextAPI.get_context(name) is None:
+        raise DockerDaemonUnavailable(
+            f"No docker context {name!r} in {get_context_dir()} (MCP_DOCKER_HOSTS names it). "
+            "Create it with `docker context create`, or check DOCKER_CONFIG (a folder with a config.json)."
+        )
+    return name
 
 
 class Engine:
@@ -290,7 +321,7 @@ class Engine:
             with engine_errors():
                 if self.base_url and self.base_url.startswith("context:"):
                     # A docker CLI context carries its own endpoint and TLS material.
-                    client = docker.DockerClient.from_context(self.base_url.removeprefix("context:"), **kwargs)
+                    client = docker.DockerClient.from_context(_context(self.base_url), **kwargs)
                 elif self.base_url:
                     # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
                     ssh = self.base_url.startswith("ssh://")

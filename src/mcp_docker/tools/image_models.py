@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -156,6 +156,7 @@ class PushedImage(BaseModel):
 class BuiltImage(BaseModel):
     id: str
     tags: list[str]
+    builder: Literal["buildkit", "classic"]
     steps: int = Field(description="Build steps run.")
     log_tail: str = Field(description="The end of the build log (bounded).")
     truncated: bool = Field(description="True when the start of the build log was cut.")

@@ -18,6 +18,7 @@ import anyio.from_thread
 import anyio.to_thread
 from pydantic import Field
 
+from mcp_docker.docker import buildx
 from mcp_docker.safety.build_policy import build_failure, check_build
 from mcp_docker.safety.host_paths import check_build_context
 from mcp_docker.safety.levels import Level
@@ -235,9 +236,9 @@ async def docker_build_image(
     target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
     nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory (under an allowed root) on the server's machine, sending
-    each build step as progress; returns the image id, tags and the end of the build log. A failed build
-    is an error naming the failing step and its output."""
+    """Build an image from a context directory (under an allowed root) on the server's machine (BuildKit
+    if available, else classic), sending each step as progress; returns the image id, tags,
+    builder and log tail. A failed build is an error naming the failing step and its output."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path)
@@ -245,12 +246,27 @@ async def docker_build_image(
     # Build policy (safety/build_policy.py): Dockerfile inside the context, no network or unsandboxed steps.
     checked = check_build(context, dockerfile, settings(ctx), buildargs=buildargs)
     dockerfile = str(checked.relative_to(context))
-    api = engine(ctx).api
+    eng = engine(ctx)
+    api = eng.api
     limit = settings(ctx).max_output_bytes
+    env = buildx.cli_environment(eng)
+    choice = settings(ctx).builder
+
+    def buildkit(report: Report) -> BuiltImage:
+        done = buildx.buildkit_build(
+            env, context, report, limit, tags=tags, dockerfile=dockerfile, buildargs=buildargs,
+            target=target, nocache=nocache, labels={MANAGED_LABEL: "true"},
+        )  # fmt: skip
+        text, truncated = bounded_tail(done.log, limit)
+        return BuiltImage(
+            id=done.image_id, tags=tags, builder="buildkit", steps=done.steps, log_tail=text, truncated=truncated
+        )
 
     def work(report: Report) -> BuiltImage:
         import docker.errors
 
+        if buildx.use_buildkit(choice, env):  # probes `docker buildx` once: on this worker thread
+            return buildkit(report)
         log = BuildLog()
         try:
             stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
@@ -273,7 +289,9 @@ async def docker_build_image(
             repo, extra_tag = validation.split_reference(extra)
             api.tag(log.image_id, repo, extra_tag or "latest")
         text, truncated = bounded_tail(log.text(), limit)
-        return BuiltImage(id=log.image_id, tags=tags, steps=log.steps, log_tail=text, truncated=truncated)
+        return BuiltImage(
+            id=log.image_id, tags=tags, builder="classic", steps=log.steps, log_tail=text, truncated=truncated
+        )
 
     result: BuiltImage = await _stream_with_progress(ctx, work)
     return result

@@ -30,6 +30,7 @@ from mcp_docker.tools.system_models import (
     system_info,
     version_info,
 )
+from mcp_docker.tools.volume_tools import prune_volumes
 from mcp_docker.utils.errors import ConflictError, ValidationError
 from mcp_docker.utils.output import clean_text, parse_time
 
@@ -86,7 +87,10 @@ def docker_system_prune(
     all: Annotated[
         bool, Field(description="Remove every unused image, not only dangling ones (and all build cache).")
     ] = False,
-    volumes: Annotated[bool, Field(description="Also remove unused volumes (their data is lost).")] = False,
+    volumes: Annotated[
+        bool,
+        Field(description="Also remove unused anonymous volumes (data is lost)."),
+    ] = False,
     filters: Annotated[
         dict[str, str | list[str]] | None,
         Field(
@@ -96,7 +100,7 @@ def docker_system_prune(
     ] = None,
 ) -> PruneResult:
     """Remove stopped containers, unused networks, dangling images (all unused with all=true) and the build
-    cache; unused volumes only with volumes=true. Returns what went and the space reclaimed."""
+    cache; unused anonymous volumes only with volumes=true. Returns what went and the space reclaimed."""
     flt = normalise_filters(filters) or {}
     unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
     if unknown:
@@ -122,7 +126,7 @@ def docker_system_prune(
         vflt = {k: v for k, v in flt.items() if k != "until"}
         if "until" in flt:
             notes.append("The 'until' filter does not apply to volumes.")
-        v = _prune(api.prune_volumes, filters=vflt or None)
+        v = _prune(lambda: prune_volumes(api, vflt, named_too=False))
         result.volumes = pruned(v.get("VolumesDeleted"), v.get("SpaceReclaimed"))
     if flt:
         notes.append("The build cache was not pruned because filters were given.")

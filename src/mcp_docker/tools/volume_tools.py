@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from mcp_docker.docker.client import api_at_least
+from mcp_docker.safety.confirmation import quote
 from mcp_docker.safety.container_policy import check_volume_driver_opts
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
@@ -19,7 +22,11 @@ from mcp_docker.tools.volume_models import (
     volume_details,
     volume_summary,
 )
+from mcp_docker.utils.errors import ValidationError
 from mcp_docker.utils.output import clean_text
+
+if TYPE_CHECKING:
+    from mcp_docker.docker.client import Engine
 
 VolumeRef = Annotated[str, Field(description="Volume name.", min_length=1)]
 
@@ -93,16 +100,97 @@ def docker_remove_volume(
     return RemovedVolume(name=data["Name"], removed=True)
 
 
-@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes")
+ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+NAMED_PRUNE_API = "1.42"
+"""Since API 1.42 the engine's prune removes only anonymous volumes unless the filter all=true is given."""
+
+
+def _label_match(labels: dict[str, str], wanted: str | list[str]) -> bool:
+    def one(spec: str) -> bool:
+        key, sep, value = spec.partition("=")
+        return key in labels and (not sep or labels[key] == value)
+
+    return all(one(spec) for spec in ([wanted] if isinstance(wanted, str) else wanted))
+
+
+def prune_candidates(api: Any, filters: dict[str, Any], named_too: bool) -> list[str]:
+    """The volumes a prune would remove: unused, local driver, matching the label filters, anonymous
+    (a 64-hex name) unless `named_too`."""
+    rows = api.volumes(filters={"dangling": "true"}).get("Volumes") or []
+    names = []
+    for row in rows:
+        labels = row.get("Labels") or {}
+        if row.get("Driver") != "local" or not (named_too or ANONYMOUS.fullmatch(row.get("Name", ""))):
+            continue
+        if "label" in filters and not _label_match(labels, filters["label"]):
+            continue
+        if "label!" in filters and _label_match(labels, filters["label!"]):
+            continue
+        names.append(str(row["Name"]))
+    return sorted(names)
+
+
+def _prune_question(eng: Engine, arguments: dict[str, Any]) -> str:
+    named_too = bool(arguments.get("all"))
+    filters = arguments.get("filters") or {}
+    names = prune_candidates(eng.api, filters, named_too)
+    kind = (
+        "unused volumes, named ones too (all=true)" if named_too else "unused anonymous volumes (named ones are kept)"
+    )
+    where = f" matching {quote(filters)}" if filters else ""
+    listed = ", ".join(quote(n, 70) for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    lines = [f"Prune {kind}{where}?", f"Now {len(names)} would be deleted{': ' + listed if names else ''}."]
+    lines.append("Their data is lost for good.")
+    return "\n".join(lines)
+
+
+@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes", confirm=_prune_question)
 def docker_prune_volumes(
     ctx: Ctx,
     filters: Annotated[
         dict[str, str | list[str]] | None,
         Field(description="Prune filters: {'label': 'env=dev'}, {'label!': 'keep'}."),
     ] = None,
+    all: Annotated[
+        bool,
+        Field(description="Also unused named volumes (default: anonymous only)."),
+    ] = False,
 ) -> PruneResult:
-    """Remove the volumes no container uses (matching the filters); returns what was removed and the
-    space reclaimed."""
-    result = engine(ctx).api.prune_volumes(filters=filters or None)
+    """Remove unused volumes matching the filters (anonymous only unless all=true); returns what went
+    and the space reclaimed."""
+    prune_filters: dict[str, Any] = dict(filters or {})
+    result = prune_volumes(engine(ctx).api, prune_filters, named_too=all)
     deleted = [clean_text(v) for v in result.get("VolumesDeleted") or []]
     return prune_result(deleted, result.get("SpaceReclaimed"))
+
+
+def prune_volumes(api: Any, filters: dict[str, Any], named_too: bool) -> dict[str, Any]:
+    """The same prune on every engine: unused anonymous volumes, named ones too with `named_too`.
+    Since API 1.42 that is the engine's filter all=true; before, the engine's prune took named ones
+    too, so anonymous-only is done volume by volume."""
+    if "all" in filters:
+        raise ValidationError("Pass all=true as the tool's argument, not as a filter.")
+    if api_at_least(api.api_version, NAMED_PRUNE_API) or named_too:
+        wanted = {**filters, "all": "true"} if named_too and api_at_least(api.api_version, NAMED_PRUNE_API) else filters
+        result: dict[str, Any] = api.prune_volumes(filters=wanted or None)
+        return result
+    return _prune_anonymous(api, filters)
+
+
+def _prune_anonymous(api: Any, filters: dict[str, Any]) -> dict[str, Any]:
+    """An engine before API 1.42 prunes named volumes too: remove its unused anonymous ones one by one."""
+    import docker.errors
+
+    unknown = sorted(set(filters) - {"label", "label!"})
+    if unknown:
+        raise ValidationError(f"Unknown prune filter(s) {unknown}: use 'label' or 'label!'.")
+    deleted = []
+    for name in prune_candidates(api, filters, named_too=False):
+        try:
+            api.remove_volume(name)
+        except docker.errors.APIError as exc:
+            if exc.status_code in (404, 409):  # gone meanwhile, or a container took it since the listing
+                continue
+            raise
+        deleted.append(name)
+    return {"VolumesDeleted": deleted, "SpaceReclaimed": None}
