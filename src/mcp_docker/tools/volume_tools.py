@@ -12,6 +12,8 @@ from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import PruneResult, prune_result
 from mcp_docker.tools.params import MANAGED_LABEL, object_name
+from mcp_docker.tools.prune_questions import volume_prune_question
+from mcp_docker.tools.removal_questions import volume_removal_question
 from mcp_docker.tools.volume_models import (
     RemovedVolume,
     VolumeDetails,
@@ -79,7 +81,7 @@ def docker_create_volume(
     return volume_details(data, [])
 
 
-@docker_tool(Level.DESTRUCTIVE, "volumes", title="Remove volume", subject="volume")
+@docker_tool(Level.DESTRUCTIVE, "volumes", title="Remove volume", subject="volume", confirm=volume_removal_question)
 def docker_remove_volume(
     ctx: Ctx,
     volume: VolumeRef,
@@ -93,7 +95,7 @@ def docker_remove_volume(
     return RemovedVolume(name=data["Name"], removed=True)
 
 
-@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes")
+@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes", confirm=volume_prune_question)
 def docker_prune_volumes(
     ctx: Ctx,
     filters: Annotated[
