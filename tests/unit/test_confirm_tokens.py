@@ -59,7 +59,7 @@ def test_tokens_expire_and_unknown_ones_are_refused() -> None:
     assert refused(store, token, "t", None, {}) == "expired"
     assert refused(store, "made-up-token", "t", None, {}) == "unknown"
     late = store.issue("t", None, {}, "q")
-    clock.now += 100  # long past expiry: forgotten
+    clock.now += 4000  # long past expiry: forgotten
     assert refused(store, late, "t", None, {}) == "unknown"
 
 

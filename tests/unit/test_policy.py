@@ -208,7 +208,9 @@ def test_two_step_outcomes_issue_and_redeem_tokens() -> None:
     with pytest.raises(TokenRejected, match="already used"):
         _settle(state.settings, given, state=state)
     with pytest.raises(TokenRejected, match="not one this server issued"):
-        _settle(state.settings, AcceptedElicitation.model_construct(data=TokenGiven("x" * 24, "Remove web?")), state=state)
+        _settle(
+            state.settings, AcceptedElicitation.model_construct(data=TokenGiven("x" * 24, "Remove web?")), state=state
+        )
 
 
 def test_generic_question_quotes_what_the_model_sent() -> None:

@@ -32,6 +32,8 @@ from pydantic import BaseModel
 Reason = Literal["unknown", "expired", "used", "mismatch"]
 MAX_TOKENS = 1000
 """Most live tokens kept; the oldest go first (a model cannot grow the server's memory without bound)."""
+KEEP_SPENT = 3600.0
+"""Seconds a used or expired token is remembered (to say why it is refused)."""
 TOKEN_BYTES = 18
 """Random bytes per token (144 bits, from the `secrets` module): cannot be guessed."""
 
@@ -131,8 +133,8 @@ class ConfirmTokens:
             return issued
 
     def _purge(self) -> None:
-        """Forget tokens one TTL past their expiry (kept that long so a late or replayed one is told
-        'expired' or 'used', not 'unknown')."""
-        horizon = self._clock() - self.ttl
+        """Forget tokens an hour (or one TTL, if longer) past their expiry: kept that long so a late or
+        replayed one is told 'expired' or 'used', not 'unknown'."""
+        horizon = self._clock() - max(self.ttl, KEEP_SPENT)
         for key in [k for k, e in self._entries.items() if e.issued.expires < horizon]:
             del self._entries[key]

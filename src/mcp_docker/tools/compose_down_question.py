@@ -45,11 +45,12 @@ def compose_down_question(eng: Engine, arguments: dict[str, Any]) -> str:
         shown = done.stderr.decode("utf-8", "replace").strip()[-1500:]
         raise EngineError(f"Compose could not read the project (exit {done.returncode}):\n{shown}")
     ids = [x for x in done.stdout.decode().split() if re.fullmatch(r"[0-9a-f]{12,64}", x)]
-    rows = eng.api.containers(all=True, filters={"id": ids}) if ids else []
+    rows = sorted(eng.api.containers(all=True, filters={"id": ids}) if ids else [], key=lambda r: r["Names"][0])
     labels = [(r.get("Labels") or {}).get(PROJECT_LABEL) for r in rows]
     name = next((x for x in labels if x), None) or _default_name(arguments.get("project_name"), directory, files)
-    networks = [quote(n["Name"]) for n in eng.api.networks(filters={"label": f"{PROJECT_LABEL}={name}"})]
-    volumes = [quote(v["Name"]) for v in eng.api.volumes(filters={"label": f"{PROJECT_LABEL}={name}"})["Volumes"] or []]
+    networks = sorted(quote(n["Name"]) for n in eng.api.networks(filters={"label": f"{PROJECT_LABEL}={name}"}))
+    found = eng.api.volumes(filters={"label": f"{PROJECT_LABEL}={name}"})["Volumes"] or []
+    volumes = sorted(quote(v["Name"]) for v in found)
     anonymous = sorted(
         {
             m["Name"][:12]

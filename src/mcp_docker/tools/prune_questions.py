@@ -54,6 +54,7 @@ def _image_candidates(eng: Engine, flt: dict[str, list[str]], everything: bool, 
             continue
         total += row.get("Size") or 0
         out.append(f"{', '.join(quote(t) for t in tags[:2]) or short(row['Id'])} ({human_size(row.get('Size'))})")
+    out.sort()
     if out:
         out.append(f"about {human_size(total)} in all")
     return out
@@ -62,13 +63,13 @@ def _image_candidates(eng: Engine, flt: dict[str, list[str]], everything: bool, 
 def _volume_candidates(eng: Engine, flt: dict[str, list[str]], used: set[str]) -> list[str]:
     anonymous_only = not _yes(flt.get("all")) and float(eng.api.api_version) >= 1.42
     rows = eng.api.volumes().get("Volumes") or []
-    return [
+    return sorted(
         quote(v["Name"][:12] if ANONYMOUS in (v.get("Labels") or {}) else v["Name"])
         for v in rows
         if v["Name"] not in used
         and (not anonymous_only or ANONYMOUS in (v.get("Labels") or {}))
         and _matches(v.get("Labels"), None, {k: x for k, x in flt.items() if k != "all"})
-    ]
+    )
 
 
 def _used_volumes(rows: list[dict[str, Any]]) -> set[str]:
@@ -128,8 +129,8 @@ def system_prune_question(eng: Engine, arguments: dict[str, Any]) -> str:
         f"{'every unused image' if everything else 'dangling images'}"
         f"{', unused volumes' if arguments.get('volumes') else ''} and the build cache?",
         "Would be removed now:",
-        _section("- containers (with their writable layers)", [quote(r["Names"][0].lstrip("/")) for r in gone]),
-        _section("- networks", networks),
+        _section("- containers (with their writable layers)", sorted(quote(r["Names"][0].lstrip("/")) for r in gone)),
+        _section("- networks", sorted(networks)),
         _section("- images", _image_candidates(eng, flt, everything, {r["ImageID"] for r in kept})),
     ]
     if arguments.get("volumes"):

@@ -34,7 +34,7 @@ def when(value: Any) -> str:
 
 def containers_using_image(eng: Engine, image_id: str) -> list[str]:
     rows = eng.api.containers(all=True)
-    return [f"{quote(r['Names'][0].lstrip('/'))} ({r['State']})" for r in rows if r.get("ImageID") == image_id]
+    return sorted(f"{quote(r['Names'][0].lstrip('/'))} ({r['State']})" for r in rows if r.get("ImageID") == image_id)
 
 
 def image_removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
@@ -68,7 +68,7 @@ def network_removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
         f"scope {data.get('Scope')}{', subnet ' + ', '.join(subnets) if subnets else ''})?",
         "Lost: its configuration; containers can no longer join it or reach each other through it.",
     ]
-    attached = [quote(ep.get("Name") or cid[:12]) for cid, ep in (data.get("Containers") or {}).items()]
+    attached = sorted(quote(ep.get("Name") or cid[:12]) for cid, ep in (data.get("Containers") or {}).items())
     if attached:
         lines.append(f"Still attached (the removal is refused until they leave): {bounded_list(attached)}.")
     return "\n".join(lines)
@@ -84,10 +84,10 @@ def volume_removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
         f"{', labels ' + shown if shown else ''})?",
         "Lost for good: every file in it.",
     ]
-    users = [
+    users = sorted(
         f"{quote(r['Names'][0].lstrip('/'))} ({r['State']})"
         for r in eng.api.containers(all=True, filters={"volume": name})
-    ]
+    )
     if users:
         lines.append(f"Used by containers: {bounded_list(users)} (the engine refuses while they exist).")
     return "\n".join(lines)
