@@ -313,6 +313,7 @@ def _build_stream(
     title="Tag image",
     subject="image",
     idempotent=True,
+    destructive_hint=True,  # it may move an existing name to another image
     confirm=tag_move_question,
     conditional=True,
 )
