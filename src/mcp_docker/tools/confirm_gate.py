@@ -30,6 +30,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import Field, ValidationError
 
+from mcp_docker.safety.audit import audit_call
 from mcp_docker.safety.confirm_tokens import TokenRefused, canonical_arguments, short_digest
 from mcp_docker.safety.confirmation import (
     TOKEN,
@@ -198,6 +199,7 @@ def _question(
             with engine_errors(subject, str(target) if target is not None else None):
                 question = describe(state.current_engine(), arguments)
         except MCPDockerError as exc:
+            audit_call(spec.name, level, state.settings, arguments, exc)
             raise exc.to_tool_error() from exc
     if question is None and level is Level.DESTRUCTIVE:
         question = generic_question(spec.name, spec.title, subject, arguments)
