@@ -356,3 +356,52 @@ async def test_the_token_never_reaches_the_server_log(
         logged = errlog.read()
     assert not exists(docker_client, c.name)
     assert logged and token not in logged, "the token was written to the server's log"
+
+
+async def test_questions_resolve_an_id_prefix_to_the_object(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str]
+) -> None:
+    """The question says what will be lost: an id prefix becomes the object's name and id."""
+    network = docker_client.networks.create(unique("net"), labels=TEST_LABELS)
+    volume = docker_client.volumes.create(unique("vol"), labels={**TEST_LABELS, "team": "db"})
+    dockerfile = io.BytesIO(f"FROM {test_image}\nLABEL {TEST_LABEL}={TEST_LABEL_VALUE} q=1\n".encode())
+    image, _ = docker_client.images.build(fileobj=dockerfile, rm=True)
+    image.tag(unique("img"), "v1")
+    image.reload()
+    async with connect("memory", "auto") as client:
+        text = error_text(await client.call_tool("docker_remove_network", {"network": network.id[:8]}))
+        assert f"'{network.name}'" in text and network.id[:12] in text and "driver 'bridge'" in text
+        text = error_text(await client.call_tool("docker_remove_volume", {"volume": volume.name}))
+        assert f"'{volume.name}'" in text and "every file in it" in text and "team=db" in text
+        short = image.id.removeprefix("sha256:")[:8]
+        text = error_text(await client.call_tool("docker_remove_image", {"image": short}))
+        assert image.tags[0] in text and image.id.removeprefix("sha256:")[:12] in text
+    assert docker_client.networks.get(network.id) and docker_client.volumes.get(volume.name)
+    assert docker_client.images.get(image.id)
+
+
+async def test_system_prune_question_lists_what_would_go_and_the_token_runs_it(
+    docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str]
+) -> None:
+    group = unique("grp")
+    labels = {**TEST_LABELS, "group": group}
+    stopped = docker_client.containers.create(test_image, ["true"], name=unique("stopped"), labels=labels)
+    running = docker_client.containers.run(test_image, ["sleep", "300"], name=unique("up"), labels=labels, detach=True)
+    network = docker_client.networks.create(unique("net"), labels=labels)
+    args = {"filters": {"label": f"group={group}"}}
+    async with connect("memory", "legacy") as client:
+        first = error_text(await client.call_tool("docker_system_prune", args))
+        assert stopped.name in first and network.name in first and running.name not in first
+        assert "build cache: not touched" in first
+        structured(await client.call_tool("docker_system_prune", {**args, "confirm_token": token_of(first)}))
+    assert not exists(docker_client, stopped.name) and exists(docker_client, running.name)
+    assert docker_client.networks.list(names=[network.name]) == []
+
+
+async def test_exactly_the_confirmed_tools_take_a_token() -> None:
+    async with connect("memory", "auto") as client:
+        tools = (await client.list_tools()).tools
+    takes = {t.name for t in tools if "confirm_token" in t.input_schema["properties"]}
+    destructive = {t.name for t in tools if t.annotations and t.annotations.destructive_hint}
+    assert takes == destructive - {"docker_exec_command"}
+    assert "docker_tag_image" in takes and "docker_compose_operations" in takes
