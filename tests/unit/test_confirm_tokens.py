@@ -72,3 +72,24 @@ def test_the_store_keeps_digests_only_and_is_bounded(monkeypatch: pytest.MonkeyP
     assert refused(store, tokens[0], "t", None, {"n": 0}) == "unknown"  # the oldest went first
     store.redeem(tokens[6], "t", None, {"n": 6})
     assert len({store.issue("t", None, {}, "q") for _ in range(50)}) == 50
+
+
+def test_log_lines_lose_tokens_in_every_spelling() -> None:
+    from mcp_docker.utils.logger import scrub
+
+    for text in (
+        'failed: confirm_token="abc-_1" Ask',
+        "{'confirm_token': 'abc'}",
+        '{"confirm_token": "abc"}',
+        'confirm_token=\\"abc\\"',
+    ):
+        assert "abc" not in scrub(text) and "<not logged>" in scrub(text)
+
+
+def test_cli_flags_set_the_confirmation_settings() -> None:
+    from mcp_docker.__main__ import _parser, load_settings
+
+    args = vars(_parser().parse_args(["--confirm-timeout", "5", "--confirm-fallback", "refuse", "--confirm-ttl", "9"]))
+    args.pop("command", None)
+    settings = load_settings(args)
+    assert (settings.confirm_timeout, settings.confirm_fallback, settings.confirm_ttl) == (5, "refuse", 9)
