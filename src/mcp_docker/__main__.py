@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help="what destructive tools do",
         )
+        p.add_argument("--confirm-timeout", dest="confirm_timeout", type=float, default=argparse.SUPPRESS)
+        p.add_argument(
+            "--confirm-fallback", dest="confirm_fallback", choices=["token", "refuse"], default=argparse.SUPPRESS
+        )
+        p.add_argument("--confirm-ttl", dest="confirm_ttl", type=float, default=argparse.SUPPRESS)
         p.add_argument("--allowed-hosts", dest="http_allowed_hosts", default=argparse.SUPPRESS, help="HTTP Host values")
         p.add_argument(
             "--allowed-origins", dest="http_allowed_origins", default=argparse.SUPPRESS, help="HTTP Origin values"

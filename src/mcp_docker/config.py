@@ -196,6 +196,15 @@ class Settings(BaseSettings):
     destructive: Literal["confirm", "allow", "deny"] = Field(
         "confirm", description="Destructive tools: ask the user (confirm), run (allow) or refuse (deny)."
     )
+    confirm_timeout: float = Field(
+        60.0, gt=0, description="Seconds a confirmation question waits for the user's answer (then nothing is done)."
+    )
+    confirm_fallback: Literal["token", "refuse"] = Field(
+        "token",
+        description="Where the user cannot be asked (no elicitation, or no answer): a two-step confirmation "
+        "with a confirm_token (token) or a refusal (refuse).",
+    )
+    confirm_ttl: float = Field(300.0, gt=0, description="Seconds a two-step confirmation token stays valid.")
     allowed_bind_roots: CsvList = Field(
         default_factory=list,
         description="Host directories under which bind mounts are allowed (default: none).",

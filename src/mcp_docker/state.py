@@ -11,6 +11,7 @@ import anyio
 from mcp.server.mcpserver import Context
 
 from mcp_docker.call_limits import new_limiter
+from mcp_docker.safety.confirm_tokens import ConfirmTokens
 
 if TYPE_CHECKING:
     from mcp_docker.config import Settings
@@ -34,6 +35,11 @@ class AppState:
 
     limiter: anyio.CapacityLimiter | None = None
     """Bounds the calls running at once (MCP_DOCKER_MAX_CONCURRENCY); made from the settings."""
+
+    tokens: ConfirmTokens = field(default_factory=lambda: ConfirmTokens(300.0))
+    """Two-step confirmation tokens (made once per server, so they outlive a session; see server.py)."""
+    asked: dict[str, float] = field(default_factory=dict)
+    """When each open confirmation question was put (2026-07-28 era: the answer comes in a later request)."""
 
     def __post_init__(self) -> None:
         if self.limiter is None:

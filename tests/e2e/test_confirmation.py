@@ -90,8 +90,10 @@ async def test_decline_cancel_or_no_leaves_the_container(
 async def test_client_without_elicitation_is_refused_naming_the_setting(
     mode: str, docker_client: docker.DockerClient, run_container: Callable[..., Any]
 ) -> None:
+    """MCP_DOCKER_CONFIRM_FALLBACK=refuse; by default such a client gets the two-step confirmation
+    (tests/e2e/test_two_step_confirmation.py)."""
     c = run_container()
-    async with Client(create_server(Settings()), mode=mode) as client:
+    async with Client(create_server(Settings(confirm_fallback="refuse")), mode=mode) as client:
         text = error_text(await client.call_tool("docker_remove_container", {"container": c.name, "force": True}))
     assert "MCP_DOCKER_DESTRUCTIVE=allow" in text and "elicitation" in text
     assert docker_client.containers.get(c.name).status == "running"
@@ -105,7 +107,7 @@ async def test_no_argument_skips_the_question(
     c = run_container()
     async with Client(create_server(Settings()), mode=mode) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "docker_remove_container")
-        assert set(tool.input_schema["properties"]) == {"container", "force", "volumes"}
+        assert set(tool.input_schema["properties"]) == {"container", "force", "volumes", "confirm_token"}
         result = await client.call_tool("docker_remove_container", {"container": c.name, "force": True, **smuggled})
         assert result.is_error
     assert docker_client.containers.get(c.name).status == "running"
@@ -179,7 +181,7 @@ async def test_action_levels_ask_only_for_the_destructive_action_with_a_generic_
     decline, accept = User("decline"), User("accept")
     async with Client(_action_tool_server(), mode=mode, elicitation_callback=decline) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "docker_test_actions")
-        assert set(tool.input_schema["properties"]) == {"action", "container"}
+        assert set(tool.input_schema["properties"]) == {"action", "container", "confirm_token"}
         structured(await client.call_tool("docker_test_actions", {"action": "look", "container": c.name}))
         assert decline.questions == []
         assert "declined" in error_text(

@@ -12,10 +12,15 @@ from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitation
 from mcp_docker.config import Settings, normalise_capability
 from mcp_docker.safety.audit import redact, redact_arguments
 from mcp_docker.safety.confirmation import (
+    Answered,
+    CannotAsk,
     Confirmation,
     ConfirmationDeclined,
-    NoQuestion,
-    check_confirmed,
+    ConfirmationNeeded,
+    NotNeeded,
+    TokenGiven,
+    TokenRejected,
+    Unanswered,
     client_can_elicit,
     generic_question,
     quote,
@@ -135,35 +140,77 @@ def test_client_can_elicit() -> None:
     assert not client_can_elicit(ClientCapabilities(elicitation=ElicitationCapability(url=UrlElicitationCapability())))
 
 
-def test_check_confirmed_outcomes() -> None:
+def _settle(settings: Settings, outcome: object, level: Level = Level.DESTRUCTIVE, state: Any = None) -> str | None:
+    from mcp_docker.state import AppState
+    from mcp_docker.tools.confirm_gate import settle
+    from mcp_docker.tools.declare import ToolSpec
+
+    spec = ToolSpec(name="docker_x", fn=lambda: None, level=Level.DESTRUCTIVE, toolset="containers", title="X")
+    state = state or AppState(settings=settings, engine=None)  # type: ignore[arg-type]
+    return settle(spec, level, state, {"container": "web"}, outcome)
+
+
+def test_confirmation_outcomes() -> None:
     confirm = Settings()
     yes = AcceptedElicitation(data=Confirmation(confirm=True))
-    check_confirmed("docker_x", Level.DESTRUCTIVE, confirm, yes)
-    check_confirmed("docker_x", Level.MODERATE, confirm, None)
-    check_confirmed("docker_x", Level.DESTRUCTIVE, Settings(destructive="allow"), None)
+    assert _settle(confirm, yes) is None
+    assert _settle(confirm, AcceptedElicitation.model_construct(data=Answered(yes))) is None
+    assert _settle(confirm, None, Level.MODERATE) is None
+    assert _settle(Settings(destructive="allow"), AcceptedElicitation.model_construct(data=NotNeeded())) is None
     for outcome in (
         DeclinedElicitation(),
         CancelledElicitation(),
         AcceptedElicitation(data=Confirmation(confirm=False)),
+        AcceptedElicitation.model_construct(data=Answered(DeclinedElicitation())),
     ):
         with pytest.raises(ConfirmationDeclined, match="Nothing was changed"):
-            check_confirmed("docker_x", Level.DESTRUCTIVE, confirm, outcome)
-    with pytest.raises(UnsafeOperation, match="MCP_DOCKER_DESTRUCTIVE=allow"):
-        check_confirmed(
-            "docker_x",
-            Level.DESTRUCTIVE,
-            confirm,
-            AcceptedElicitation.model_construct(data=NoQuestion("no-elicitation")),
-        )
+            _settle(confirm, outcome)
+    refuse = Settings(confirm_fallback="refuse")
+    with pytest.raises(UnsafeOperation, match="MCP_DOCKER_CONFIRM_FALLBACK=token") as refused:
+        _settle(refuse, AcceptedElicitation.model_construct(data=CannotAsk("Remove web?")))
+    assert not isinstance(refused.value, ConfirmationNeeded)
+    with pytest.raises(UnsafeOperation, match="unanswered for 5 s"):
+        _settle(refuse, AcceptedElicitation.model_construct(data=Unanswered("Remove web?", 5)))
+    with pytest.raises(TokenRejected, match="two-step confirmation is off"):
+        _settle(refuse, AcceptedElicitation.model_construct(data=TokenGiven("t", "Remove web?")))
     for missing in (
         None,
         True,
         "yes",
         {"confirm": True},
-        AcceptedElicitation.model_construct(data=NoQuestion("not-needed")),
+        AcceptedElicitation.model_construct(data=NotNeeded()),
     ):
         with pytest.raises(UnsafeOperation, match="confirmation is missing"):
-            check_confirmed("docker_x", Level.DESTRUCTIVE, confirm, missing)
+            _settle(confirm, missing)
+
+
+def test_two_step_outcomes_issue_and_redeem_tokens() -> None:
+    import re
+
+    from mcp_docker.state import AppState
+
+    state = AppState(settings=Settings(), engine=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfirmationNeeded) as first:
+        _settle(state.settings, AcceptedElicitation.model_construct(data=CannotAsk("Remove web?")), state=state)
+    text = str(first.value)
+    assert "Remove web?" in text and "Nothing was changed" in text and "elicitation" in text
+    match = re.search(r'confirm_token="([^"]+)"', text)
+    assert match is not None and first.value.token_digest not in text
+    token = match.group(1)
+    with pytest.raises(ConfirmationNeeded, match="changed since"):  # what the call would do changed
+        _settle(state.settings, AcceptedElicitation.model_construct(data=TokenGiven(token, "Remove db?")), state=state)
+    with pytest.raises(ConfirmationNeeded) as again:
+        _settle(state.settings, AcceptedElicitation.model_construct(data=Unanswered("Remove web?", 60)), state=state)
+    assert "unanswered for 60 s" in str(again.value)
+    token = re.findall(r'confirm_token="([^"]+)"', str(again.value))[0]
+    given = AcceptedElicitation.model_construct(data=TokenGiven(token, "Remove web?"))
+    assert _settle(state.settings, given, state=state) == again.value.token_digest
+    with pytest.raises(TokenRejected, match="already used"):
+        _settle(state.settings, given, state=state)
+    with pytest.raises(TokenRejected, match="not one this server issued"):
+        _settle(
+            state.settings, AcceptedElicitation.model_construct(data=TokenGiven("x" * 24, "Remove web?")), state=state
+        )
 
 
 def test_generic_question_quotes_what_the_model_sent() -> None:

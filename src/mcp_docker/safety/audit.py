@@ -1,9 +1,12 @@
 """The audit log: one JSON line per MODERATE or DESTRUCTIVE call, in an opt-in file (mode 0600).
 
-Each line holds the time (UTC, RFC 3339), the tool, its level, its arguments with secrets redacted
-(environment and build-argument values, anything named like a password, token, secret or key, and
-`KEY=value` / `--password value` forms inside commands) and the outcome: `ok`, `error`, `refused`
-or `declined`, with the error's text.
+Each line holds the time (UTC, RFC 3339), the tool, its level, the engine (`host`, with several
+engines), its arguments with secrets redacted (environment and build-argument values, anything named
+like a password, token, secret or key, and `KEY=value` / `--password value` forms inside commands)
+and the outcome: `ok`, `error`, `refused` or `declined`, with the error's text. The two-step
+confirmation adds `asked` (a token was issued), `confirmed` (a token was redeemed), `expired` and
+`refused` (a token that did not confirm the call); those lines carry `confirm_token`, the token's
+digest, never the token.
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from mcp_docker.safety.confirmation import ConfirmationDeclined, ConfirmationNeeded, TokenRejected
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import CURRENT_HOST
+from mcp_docker.utils.errors import MCPDockerError, UnsafeOperation
+from mcp_docker.utils.logger import logger
 from mcp_docker.utils.output import REDACTED
+
+if TYPE_CHECKING:
+    from mcp_docker.config import Settings
 
 _SECRET_NAME = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth|cookie|session",
@@ -26,6 +37,7 @@ _SECRET_NAME = re.compile(
 )
 _ALL_VALUES_SECRET = {"environment", "env", "buildargs", "build_args", "secrets", "auth_config"}
 _LOCK = threading.Lock()
+_TOKEN_TEXT = re.compile(r'confirm_token="[^"]*"')
 MAX_VALUE = 500
 
 
@@ -75,7 +87,7 @@ def redact(value: Any, key: str = "") -> Any:
 
 
 def redact_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {k: redact(v, k) for k, v in arguments.items() if k not in ("ctx", "confirmation")}
+    return {k: redact(v, k) for k, v in arguments.items() if k not in ("ctx", "confirmation", "confirm_token")}
 
 
 def _open(path: Path) -> int:
@@ -94,7 +106,17 @@ def ensure(path: Path | None) -> None:
         raise ValueError(f"MCP_DOCKER_AUDIT_LOG {str(path)!r} cannot be written: {exc.strerror}") from None
 
 
-def record(path: Path | None, tool: str, level: str, arguments: dict[str, Any], outcome: str, detail: str = "") -> None:
+def record(
+    path: Path | None,
+    tool: str,
+    level: str,
+    arguments: dict[str, Any],
+    outcome: str,
+    detail: str = "",
+    *,
+    host: str | None = None,
+    token_digest: str | None = None,
+) -> None:
     """Append one line to the audit log (a no-op without MCP_DOCKER_AUDIT_LOG)."""
     if path is None:
         return
@@ -102,11 +124,13 @@ def record(path: Path | None, tool: str, level: str, arguments: dict[str, Any], 
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "tool": tool,
         "level": level,
+        **({"host": host} if host is not None else {}),
         "arguments": redact_arguments(arguments),
         "outcome": outcome,
+        **({"confirm_token": token_digest} if token_digest is not None else {}),
     }
     if detail:
-        line["detail"] = detail[:2000]
+        line["detail"] = _TOKEN_TEXT.sub('confirm_token="<not logged>"', detail)[:2000]
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     with _LOCK:
         fd = _open(path)
@@ -114,3 +138,47 @@ def record(path: Path | None, tool: str, level: str, arguments: dict[str, Any], 
             os.write(fd, data)
         finally:
             os.close(fd)
+
+
+def audit_call(
+    name: str,
+    level: Level,
+    settings: Settings,
+    arguments: dict[str, Any],
+    outcome: BaseException | str | None,
+    *,
+    token_digest: str | None = None,
+) -> None:
+    """One audit line per MODERATE / DESTRUCTIVE call (when MCP_DOCKER_AUDIT_LOG is set): `outcome` is the
+    exception the call ended with, None for success, or a step's name (`confirmed`)."""
+    if level is Level.SAFE or settings.audit_log is None:
+        return
+    exc = outcome if isinstance(outcome, BaseException) else None
+    detail = str(exc) if isinstance(exc, MCPDockerError) else type(exc).__name__ if exc is not None else ""
+    if isinstance(outcome, str):
+        word = outcome
+    elif exc is None:
+        word = "ok"
+    elif isinstance(exc, ConfirmationNeeded):
+        word, token_digest = "asked", exc.token_digest
+    elif isinstance(exc, TokenRejected):
+        word, token_digest = ("expired" if exc.reason == "expired" else "refused"), exc.token_digest
+    elif isinstance(exc, ConfirmationDeclined):
+        word = "declined"
+    elif isinstance(exc, UnsafeOperation):
+        word = "refused"
+    else:
+        word = "error"
+    try:
+        record(
+            settings.audit_log,
+            name,
+            level.value,
+            arguments,
+            word,
+            detail,
+            host=CURRENT_HOST.get(),
+            token_digest=token_digest,
+        )
+    except OSError as err:  # pragma: no cover - the file was checked at start-up
+        logger.error("cannot write the audit log {}: {}", settings.audit_log, err)

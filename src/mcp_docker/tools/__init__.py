@@ -9,6 +9,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from pydantic import ConfigDict
 
 from mcp_docker.safety import audit
+from mcp_docker.safety.confirmation import offers_token
 from mcp_docker.safety.levels import Level, annotations_for, refusal
 from mcp_docker.tools.declare import TOOLS, ToolSpec
 from mcp_docker.tools.host_routing import with_host_argument
@@ -58,8 +59,9 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             continue
         if len(hosts) > 1 and all(_host_refuses(h.mode, spec) for h in hosts):
             continue
+        fn = spec.fn if offers_token(settings) or spec.fn_without_token is None else spec.fn_without_token
         server.add_tool(
-            with_host_argument(spec, hosts) if len(hosts) > 1 else spec.fn,
+            with_host_argument(spec, hosts, fn) if len(hosts) > 1 else fn,
             name=spec.name,
             title=spec.title,
             description=" ".join((spec.fn.__doc__ or "").split()),

@@ -23,6 +23,7 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.safety.compose_policy import check_compose_config
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
+from mcp_docker.tools.compose_down_question import compose_down_question
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError, engine_output
@@ -234,6 +235,7 @@ async def _run(
     title="Compose project operations",
     destructive_hint=True,
     action_levels=ACTION_LEVELS,
+    confirm=compose_down_question,
 )
 async def docker_compose_operations(
     ctx: Ctx,

@@ -6,7 +6,8 @@ wrapper is the single place where, on every call:
 
 - the settings are checked again (a tool hidden at registration cannot be called anyway);
 - a destructive call runs only with the user's confirmation (MCP_DOCKER_DESTRUCTIVE=confirm): the
-  question is asked by a resolver on a hidden parameter (`_ask_before_running`);
+  question is asked by a resolver on a hidden parameter, or confirmed in two steps with a
+  `confirm_token` (`tools/confirm_gate.py`);
 - MODERATE and DESTRUCTIVE calls are written to the audit log (`audit_call`, when configured);
 - the blocking docker-py work runs on a worker thread;
 - engine errors are mapped to the project's hierarchy and reach the model as a `ToolError`;
@@ -15,45 +16,28 @@ wrapper is the single place where, on every call:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
-from mcp.server.elicitation import ElicitationResult
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from mcp_docker.call_limits import call_guard
-from mcp_docker.safety import audit
-from mcp_docker.safety.confirmation import (
-    Confirmation,
-    ConfirmationDeclined,
-    NoQuestion,
-    check_confirmed,
-    client_can_elicit,
-    generic_question,
-    needs_confirmation,
-)
-from mcp_docker.safety.levels import Level, check_allowed, refusal
+from mcp_docker.safety.audit import audit_call
+from mcp_docker.safety.confirmation import TOKEN
+from mcp_docker.safety.levels import Level, check_allowed
 from mcp_docker.state import Ctx, app_state
-from mcp_docker.utils.errors import Kind, MCPDockerError, UnsafeOperation, engine_errors
-from mcp_docker.utils.logger import logger
+from mcp_docker.tools.confirm_gate import CONFIRMATION, Describe, attach_confirmation, settle
+from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
 from mcp_docker.utils.validation import check_arguments
-
-if TYPE_CHECKING:
-    from mcp_docker.config import Settings
-    from mcp_docker.docker.client import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
-CONFIRMATION = "confirmation"
-"""The hidden parameter of destructive tools that carries the user's answer (never in the schema)."""
-Describe = Callable[["Engine", dict[str, Any]], str]
-"""Writes the question put to the user before a destructive call: what exactly will be lost."""
+__all__ = ["CONFIRMATION", "TOOLS", "Describe", "ToolSpec", "docker_tool", "to_result"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +52,11 @@ class ToolSpec:
     idempotent: bool = False
     open_world: bool = False
     destructive_hint: bool | None = None
+    conditional: bool = False
+    """A tool that is not destructive but whose `confirm` question, when it has one, needs the same
+    confirmation as a destructive call (e.g. a tag that would move an existing tag)."""
+    fn_without_token: Callable[..., Any] | None = None
+    """`fn` without the `confirm_token` argument, for servers where the two-step confirmation is off."""
     action_levels: dict[str, Level] = field(default_factory=dict)
     """For tools whose level depends on an `action` argument (compose): the level of each action.
     `level` is then the highest; the tool is offered when any action is allowed, and each call is
@@ -109,11 +98,14 @@ def docker_tool(
     destructive_hint: bool | None = None,
     action_levels: dict[str, Level] | None = None,
     confirm: Describe | None = None,
+    conditional: bool = False,
 ) -> Callable[[Callable[P, R]], Callable[P, Awaitable[R]]]:
     """Declare a tool. `subject` names the argument (container, image...) a 404 refers to;
     `action_levels` gives per-action levels for tools driven by an `action` argument; `confirm`
-    writes the question put to the user before a destructive call (what exactly will be lost), from
-    the engine and the call's arguments; without it a generic question names the tool and its target."""
+    writes the question put to the user before a destructive call (what exactly will be lost, from
+    the engine and the call's arguments); without it a generic question names the tool and its target.
+    `conditional=True` makes a tool that is not destructive ask the same way whenever `confirm` returns a
+    question (and run without asking when it returns None)."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         name = fn.__name__
@@ -123,14 +115,20 @@ def docker_tool(
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             confirmation = kwargs.pop(CONFIRMATION, None)
+            kwargs.pop(TOKEN, None)  # read by the confirmation resolver, never by the body
             ctx = cast(Ctx, kwargs["ctx"])
             state = app_state(ctx)
             subject_name = kwargs.get(subject) if subject else None
             level = spec.call_level(kwargs)
+            arguments = {k: v for k, v in kwargs.items() if k != "ctx"}
+            token_digest: str | None = None
             try:
                 check_arguments(kwargs)  # NUL / control characters in names and paths (utils/validation.py)
                 check_allowed(name, level, toolset, state.settings)
-                check_confirmed(name, level, state.settings, confirmation)
+                if asks:
+                    token_digest = settle(spec, level, state, arguments, confirmation)
+                    if token_digest is not None:
+                        audit_call(name, level, state.settings, kwargs, "confirmed", token_digest=token_digest)
                 assert state.limiter is not None
                 # The question to the user (resolved before this body) is not counted by the guard.
                 async with call_guard(state.limiter, state.settings, name, level, long_job=is_async):
@@ -142,14 +140,15 @@ def docker_tool(
                             result = await state.current_engine().run_sync(call)
             except MCPDockerError as exc:
                 state.current_engine().unavailable(exc)
-                audit_call(name, level, state.settings, kwargs, exc)
+                audit_call(name, level, state.settings, kwargs, exc, token_digest=token_digest)
                 raise exc.to_tool_error() from exc
             except BaseException as exc:
-                audit_call(name, level, state.settings, kwargs, exc)
+                audit_call(name, level, state.settings, kwargs, exc, token_digest=token_digest)
                 raise
-            audit_call(name, level, state.settings, kwargs, None)
+            audit_call(name, level, state.settings, kwargs, None, token_digest=token_digest)
             return cast(R, to_result(result))
 
+        asks = level is Level.DESTRUCTIVE or Level.DESTRUCTIVE in (action_levels or {}).values() or conditional
         spec = ToolSpec(
             name=name,
             fn=wrapper,
@@ -159,82 +158,12 @@ def docker_tool(
             idempotent=idempotent,
             open_world=open_world,
             destructive_hint=destructive_hint,
+            conditional=conditional,
             action_levels=dict(action_levels or {}),
         )
+        if asks:
+            spec = dataclasses.replace(spec, fn_without_token=attach_confirmation(wrapper, fn, spec, subject, confirm))
         TOOLS[name] = spec
-        if level is Level.DESTRUCTIVE or Level.DESTRUCTIVE in spec.action_levels.values():
-            _ask_before_running(wrapper, fn, spec, subject, confirm)
         return wrapper
 
     return decorate
-
-
-def audit_call(
-    name: str, level: Level, settings: Settings, arguments: dict[str, Any], exc: BaseException | None
-) -> None:
-    """One audit line per MODERATE / DESTRUCTIVE call (when MCP_DOCKER_AUDIT_LOG is set)."""
-    if level is Level.SAFE or settings.audit_log is None:
-        return
-    if exc is None:
-        outcome, detail = "ok", ""
-    elif isinstance(exc, ConfirmationDeclined):
-        outcome, detail = "declined", str(exc)
-    elif isinstance(exc, UnsafeOperation):
-        outcome, detail = "refused", str(exc)
-    elif isinstance(exc, MCPDockerError):
-        outcome, detail = "error", str(exc)
-    else:
-        outcome, detail = "error", type(exc).__name__
-    try:
-        audit.record(settings.audit_log, name, level.value, arguments, outcome, detail)
-    except OSError as err:  # pragma: no cover - the file was checked at start-up
-        logger.error("cannot write the audit log {}: {}", settings.audit_log, err)
-
-
-def _ask_before_running(
-    wrapper: Callable[..., Any], fn: Callable[..., Any], spec: ToolSpec, subject: Kind | None, describe: Describe | None
-) -> None:
-    """Give a destructive tool's wrapper a hidden `confirmation` parameter, filled by the SDK's resolver
-    elicitation (both protocol eras) and never by the model: it is not in the input schema, and an
-    argument of that name is rejected like any unknown one."""
-    signature = inspect.signature(fn, eval_str=True)
-    names = [p for p in signature.parameters if p != "ctx"]
-
-    def resolver(ctx: Context[Any, Any], **arguments: Any) -> Any:
-        state = app_state(ctx)
-        level = spec.call_level(arguments)
-        try:
-            check_arguments(arguments)  # a bad name is refused before the user is asked about it
-        except MCPDockerError as exc:
-            raise exc.to_tool_error() from exc
-        if not needs_confirmation(level, state.settings) or refusal(spec.name, level, spec.toolset, state.settings):
-            return NoQuestion("not-needed")
-        if not client_can_elicit(ctx.client_capabilities):
-            return NoQuestion("no-elicitation")
-        if describe is None:
-            return Elicit(generic_question(spec.name, spec.title, subject, arguments), Confirmation)
-        target = arguments.get(subject) if subject else None
-        try:
-            with engine_errors(subject, str(target) if target is not None else None):
-                question = describe(state.current_engine(), arguments)
-        except MCPDockerError as exc:
-            audit_call(spec.name, level, state.settings, arguments, exc)
-            raise exc.to_tool_error() from exc
-        return Elicit(question, Confirmation)
-
-    resolver.__qualname__ = resolver.__name__ = f"confirm_{spec.name}"
-    resolver.__annotations__ = {"ctx": Context}
-    resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)]
-        + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
-    )
-    hidden = inspect.Parameter(
-        CONFIRMATION,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[ElicitationResult[Confirmation], Resolve(resolver)],
-    )
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), hidden]
-    )
-    wrapper.__annotations__ = {**fn.__annotations__, CONFIRMATION: hidden.annotation}

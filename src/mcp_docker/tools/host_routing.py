@@ -19,9 +19,10 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from mcp_docker.config import HostSpec
+from mcp_docker.safety.audit import audit_call
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import CURRENT_HOST, app_state
-from mcp_docker.tools.declare import CONFIRMATION, ToolSpec, audit_call
+from mcp_docker.tools.declare import CONFIRMATION, ToolSpec
 from mcp_docker.utils.errors import UnsafeOperation
 
 
@@ -52,9 +53,11 @@ def choose_host(spec: ToolSpec, arguments: dict[str, Any], host: str | None, hos
     return chosen
 
 
-def with_host_argument(spec: ToolSpec, hosts: list[HostSpec]) -> Callable[..., Any]:
-    """`spec.fn` with an extra `host` argument that routes the call to one of `hosts`."""
-    fn = spec.fn
+def with_host_argument(
+    spec: ToolSpec, hosts: list[HostSpec], fn: Callable[..., Any] | None = None
+) -> Callable[..., Any]:
+    """`fn` (default `spec.fn`) with an extra `host` argument that routes the call to one of `hosts`."""
+    fn = fn or spec.fn
     names = tuple(h.name for h in hosts)
     annotation = Annotated[
         Literal[names] | None,  # type: ignore[valid-type]
@@ -93,14 +96,14 @@ def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[H
     inner = next(m for m in metadata if isinstance(m, Resolve)).fn
     inner_signature = inspect.signature(inner)
 
-    def resolver(ctx: Context[Any, Any], host: str | None = None, **arguments: Any) -> Any:
+    async def resolver(ctx: Context[Any, Any], host: str | None = None, **arguments: Any) -> Any:
         try:
             chosen = choose_host(spec, arguments, host, hosts)
         except UnsafeOperation as exc:
             raise _refused(spec, ctx, arguments, host, exc) from exc
         token = CURRENT_HOST.set(chosen.name)
         try:
-            return inner(ctx, **arguments)
+            return await inner(ctx, **arguments)
         finally:
             CURRENT_HOST.reset(token)
 

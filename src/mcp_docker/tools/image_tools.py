@@ -45,6 +45,8 @@ from mcp_docker.tools.image_models import (
     short_id,
 )
 from mcp_docker.tools.params import MANAGED_LABEL
+from mcp_docker.tools.prune_questions import image_prune_question
+from mcp_docker.tools.removal_questions import image_removal_question, tag_move_question
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, engine_output, map_engine_error
 from mcp_docker.utils.output import bounded_tail
@@ -321,14 +323,24 @@ def _build_stream(
     )
 
 
-@docker_tool(Level.MODERATE, "images", title="Tag image", subject="image", idempotent=True)
+@docker_tool(
+    Level.MODERATE,
+    "images",
+    title="Tag image",
+    subject="image",
+    idempotent=True,
+    destructive_hint=True,  # it may move an existing name to another image
+    confirm=tag_move_question,
+    conditional=True,
+)
 def docker_tag_image(
     ctx: Ctx,
     image: ImageRef,
     repository: Annotated[str, Field(description="New repository, e.g. 'localhost:5000/team/app'.")],
     tag: Annotated[str | None, Field(description="New tag (default 'latest').")] = None,
 ) -> TaggedImage:
-    """Give a local image another name (repository:tag), e.g. to push it to a registry."""
+    """Give a local image another name (repository:tag), e.g. to push it to a registry. Moving a name that
+    points at another image needs the user's confirmation."""
     image = validation.image_reference(image)
     repo, tag = _reference(repository, tag)
     if ":" in tag:
@@ -340,7 +352,7 @@ def docker_tag_image(
     return TaggedImage(id=short_id(data["Id"]), tag=f"{repo}:{tag}", tags=after.get("RepoTags") or [])
 
 
-@docker_tool(Level.DESTRUCTIVE, "images", title="Remove image", subject="image")
+@docker_tool(Level.DESTRUCTIVE, "images", title="Remove image", subject="image", confirm=image_removal_question)
 def docker_remove_image(
     ctx: Ctx,
     image: ImageRef,
@@ -355,7 +367,7 @@ def docker_remove_image(
     return RemovedImage(image=image, untagged=untagged, deleted=deleted)
 
 
-@docker_tool(Level.DESTRUCTIVE, "images", title="Prune images")
+@docker_tool(Level.DESTRUCTIVE, "images", title="Prune images", confirm=image_prune_question)
 def docker_prune_images(
     ctx: Ctx,
     all: Annotated[

@@ -20,6 +20,7 @@ from mcp_docker.tools.network_models import (
     network_summary,
 )
 from mcp_docker.tools.params import MANAGED_LABEL, ContainerRef, object_name
+from mcp_docker.tools.removal_questions import network_removal_question
 from mcp_docker.utils.errors import ConflictError, engine_errors
 from mcp_docker.utils.output import clean_text
 
@@ -153,7 +154,7 @@ def docker_disconnect_container(
     return ConnectionResult(network=network_name, container=container, connected=connected)
 
 
-@docker_tool(Level.DESTRUCTIVE, "networks", title="Remove network", subject="network")
+@docker_tool(Level.DESTRUCTIVE, "networks", title="Remove network", subject="network", confirm=network_removal_question)
 def docker_remove_network(ctx: Ctx, network: NetworkRef) -> RemovedNetwork:
     """Remove a network. Containers still attached must be disconnected first."""
     api = engine(ctx).api

@@ -19,6 +19,7 @@ from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import MANAGED_LABEL, Filters, Limit, command_argv, normalise_filters
+from mcp_docker.tools.removal_questions import service_removal_question
 from mcp_docker.tools.swarm_models import (
     NodeList,
     RemovedService,
@@ -355,7 +356,7 @@ def docker_service_logs(
     )
 
 
-@docker_tool(Level.DESTRUCTIVE, "swarm", title="Remove service", subject="service")
+@docker_tool(Level.DESTRUCTIVE, "swarm", title="Remove service", subject="service", confirm=service_removal_question)
 def docker_remove_service(ctx: Ctx, service: ServiceRef) -> RemovedService:
     """Remove a service: the swarm stops and removes all its tasks (their containers' data is lost)."""
     api = engine(ctx).api

@@ -15,6 +15,7 @@ from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import Filters, normalise_filters
+from mcp_docker.tools.prune_questions import system_prune_question
 from mcp_docker.tools.system_models import (
     DiskUsage,
     Event,
@@ -81,7 +82,7 @@ def docker_system_df(ctx: Ctx) -> DiskUsage:
     return disk_usage(engine(ctx).api.df())
 
 
-@docker_tool(Level.DESTRUCTIVE, "system", title="Prune unused objects")
+@docker_tool(Level.DESTRUCTIVE, "system", title="Prune unused objects", confirm=system_prune_question)
 def docker_system_prune(
     ctx: Ctx,
     all: Annotated[

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from mcp_docker.docker.client import api_at_least
-from mcp_docker.safety.confirmation import quote
 from mcp_docker.safety.container_policy import check_volume_driver_opts
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import PruneResult, prune_result
 from mcp_docker.tools.params import MANAGED_LABEL, object_name
+from mcp_docker.tools.prune_questions import volume_prune_question
+from mcp_docker.tools.removal_questions import volume_removal_question
 from mcp_docker.tools.volume_models import (
     RemovedVolume,
     VolumeDetails,
@@ -26,7 +27,7 @@ from mcp_docker.utils.errors import ValidationError
 from mcp_docker.utils.output import clean_text
 
 if TYPE_CHECKING:
-    from mcp_docker.docker.client import Engine
+    pass
 
 VolumeRef = Annotated[str, Field(description="Volume name.", min_length=1)]
 
@@ -86,7 +87,7 @@ def docker_create_volume(
     return volume_details(data, [])
 
 
-@docker_tool(Level.DESTRUCTIVE, "volumes", title="Remove volume", subject="volume")
+@docker_tool(Level.DESTRUCTIVE, "volumes", title="Remove volume", subject="volume", confirm=volume_removal_question)
 def docker_remove_volume(
     ctx: Ctx,
     volume: VolumeRef,
@@ -130,21 +131,7 @@ def prune_candidates(api: Any, filters: dict[str, Any], named_too: bool) -> list
     return sorted(names)
 
 
-def _prune_question(eng: Engine, arguments: dict[str, Any]) -> str:
-    named_too = bool(arguments.get("all"))
-    filters = arguments.get("filters") or {}
-    names = prune_candidates(eng.api, filters, named_too)
-    kind = (
-        "unused volumes, named ones too (all=true)" if named_too else "unused anonymous volumes (named ones are kept)"
-    )
-    where = f" matching {quote(filters)}" if filters else ""
-    listed = ", ".join(quote(n, 70) for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    lines = [f"Prune {kind}{where}?", f"Now {len(names)} would be deleted{': ' + listed if names else ''}."]
-    lines.append("Their data is lost for good.")
-    return "\n".join(lines)
-
-
-@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes", confirm=_prune_question)
+@docker_tool(Level.DESTRUCTIVE, "volumes", title="Prune volumes", confirm=volume_prune_question)
 def docker_prune_volumes(
     ctx: Ctx,
     filters: Annotated[
