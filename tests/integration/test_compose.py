@@ -11,8 +11,8 @@ import pytest
 from mcp import Client
 
 from mcp_docker.docker.client import Engine
-from mcp_docker.server import create_server
 from mcp_docker.safety.compose_policy import redact_model
+from mcp_docker.server import create_server
 from mcp_docker.tools.compose_cli import build_command, compose_cli, compose_env
 from tests.conftest import allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
