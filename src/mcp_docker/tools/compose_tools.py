@@ -48,6 +48,8 @@ ACTION_LEVELS: dict[str, Level] = {
 }
 LONG_ACTIONS = {"up", "down", "pull", "build", "start", "stop", "restart"}
 CHECKED_ACTIONS = {"up", "build"}  # actions that create containers or images from the model
+# Actions on what exists cover services of every profile (down removes a profiled service's container too).
+ALL_PROFILE_ACTIONS = {"down", "ps", "logs", "start", "stop", "restart"}
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SERVICE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 PROJECT_LABEL = "com.docker.compose.project"
@@ -254,7 +256,7 @@ async def docker_compose_operations(
         await anyio.to_thread.run_sync(check_owned_objects, eng, model, name)
     argv = build_command(
         cli, action, project.directory, project.files, name, chosen, remove_volumes=remove_volumes, build=build,
-        tail=tail,
+        tail=tail, all_profiles=action in ALL_PROFILE_ACTIONS,
     )  # fmt: skip
     if action == "ps":  # machine-readable output on stdout alone
         code, text, err = await capture(argv, env, project.directory, timeout)
@@ -268,7 +270,7 @@ async def docker_compose_operations(
         containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, text))
         text = ""
     elif action in ("up", "start", "stop", "restart"):
-        ps = build_command(cli, "ps", project.directory, project.files, name, [])
+        ps = build_command(cli, "ps", project.directory, project.files, name, [], all_profiles=True)
         ps_code, ps_out, _ = await capture(ps, env, project.directory, 60)
         if ps_code == 0:
             containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, ps_out))
