@@ -74,6 +74,19 @@ ATTACKS: list[tuple[str, str, str]] = [
         "extends file",
     ),
     ("include_outside", "include:\n  - {canary}/base.yml\nservices:\n" + service("{image}"), "included file"),
+    (
+        "build_secret",
+        "services:\n"
+        + service("{image}", "    build:\n      context: .\n      secrets: [s]\n")
+        + "secrets:\n  s:\n    file: {canary}/secret\n",
+        "secrets",
+    ),
+    (
+        "build_network_host",
+        "services:\n" + service("{image}", "    build:\n      context: .\n      network: host\n"),
+        "network",
+    ),
+    ("build_ssh", "services:\n" + service("{image}", "    build:\n      context: .\n      ssh: [default]\n"), "ssh"),
     ("provider", "services:\n" + service("{image}", "    provider:\n      type: /bin/sh\n"), "provider"),
     ("port_all_interfaces", "services:\n" + service("{image}", "    ports: ['18081:80']\n"), "every interface"),
     ("port_other_address", "services:\n" + service("{image}", "    ports: ['10.1.2.3:18082:80']\n"), "10.1.2.3"),
