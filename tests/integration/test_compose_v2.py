@@ -114,3 +114,27 @@ async def test_build_and_pull(
         )
         assert fetched["exit_code"] == 0
         assert pulled in docker_client.images.get(pulled).tags
+
+
+@pytest.mark.parametrize("cli", CLIS)
+async def test_profiled_service_named_starts_and_down_removes_it(
+    cli: str, docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    """A service behind a profile starts when named; `down` (every profile) removes it with the rest."""
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n" + service(test_image) + service(test_image, "    profiles: [debug]\n", "dbg")
+    )
+    args = {"project_dir": str(tmp_path), "project_name": unique("cpd")}
+    async with Client(create_server(allow_settings(compose_cli=cli))) as c:
+        try:
+            structured(await c.call_tool("docker_compose_operations", {**args, "action": "up", "services": ["dbg"]}))
+            started = {
+                x.labels["com.docker.compose.service"] for x in project_containers(docker_client, args["project_name"])
+            }
+            assert "dbg" in started
+            ps = structured(await c.call_tool("docker_compose_operations", {**args, "action": "ps"}))
+            assert any(x["name"].endswith("dbg-1") or "_dbg_" in x["name"] for x in ps["containers"])
+        finally:
+            down = structured(await c.call_tool("docker_compose_operations", {**args, "action": "down"}))
+    assert down["exit_code"] == 0
+    assert project_containers(docker_client, args["project_name"]) == []

@@ -171,6 +171,7 @@ def build_command(
     tail: int = 100,
     timestamps: bool = False,
     all_profiles: bool = False,
+    profiles: tuple[str, ...] = (),
 ) -> list[str]:
     """The argument list: explicit files (so COMPOSE_FILE in a `.env` is never used), the project directory,
     the project name, then the action with machine-readable output where the CLI offers it."""
@@ -181,8 +182,9 @@ def build_command(
     argv += ["--project-directory", str(directory)]
     if project_name:
         argv += ["-p", project_name]
-    if all_profiles and v2:
-        argv += ["--profile", "*"]
+    if all_profiles:  # v2 knows '*'; v1 is given the profiles the project's services name
+        for profile in ["*"] if v2 else profiles:
+            argv += ["--profile", profile]
     if action == "up":
         argv += ["up", "-d", *(["--build"] if build else [])]
     elif action == "down":

@@ -95,6 +95,15 @@ async def resolved_model(
     return model
 
 
+def model_profiles(model: dict[str, Any]) -> tuple[str, ...]:
+    """Every profile the project's services name (v1 has no `--profile '*'`)."""
+    found: set[str] = set()
+    for service in (model.get("services") or {}).values():
+        if isinstance(service, dict) and isinstance(service.get("profiles"), list):
+            found.update(str(p) for p in service["profiles"])
+    return tuple(sorted(found))
+
+
 def effective_name(project_name: str | None, model: dict[str, Any], project: Project) -> str:
     name = project_name or str(model.get("name") or "") or default_name(project)
     if not _PROJECT.match(name):
@@ -236,6 +245,7 @@ async def docker_compose_operations(
     env = compose_env(eng)
     model = await resolved_model(cli, project, project_name, env, min(timeout, 120))
     name = effective_name(project_name, model, project)
+    profiles = model_profiles(model)
     display_cli = " ".join(os.path.basename(part) for part in cli)
     if action == "config":
         argv = build_command(cli, "config", project.directory, project.files, name, [], all_profiles=True)
@@ -256,7 +266,7 @@ async def docker_compose_operations(
         await anyio.to_thread.run_sync(check_owned_objects, eng, model, name)
     argv = build_command(
         cli, action, project.directory, project.files, name, chosen, remove_volumes=remove_volumes, build=build,
-        tail=tail, all_profiles=action in ALL_PROFILE_ACTIONS,
+        tail=tail, all_profiles=action in ALL_PROFILE_ACTIONS, profiles=profiles,
     )  # fmt: skip
     if action == "ps":  # machine-readable output on stdout alone
         code, text, err = await capture(argv, env, project.directory, timeout)
@@ -270,7 +280,7 @@ async def docker_compose_operations(
         containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, text))
         text = ""
     elif action in ("up", "start", "stop", "restart"):
-        ps = build_command(cli, "ps", project.directory, project.files, name, [], all_profiles=True)
+        ps = build_command(cli, "ps", project.directory, project.files, name, [], all_profiles=True, profiles=profiles)
         ps_code, ps_out, _ = await capture(ps, env, project.directory, 60)
         if ps_code == 0:
             containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, ps_out))
