@@ -214,6 +214,11 @@ class Settings(BaseSettings):
         description="Host directories that may be sent to the engine as build contexts (their files can be "
         "copied into an image); the bind roots count too (default: none).",
     )
+    compose_cli: Literal["auto", "v2", "v1"] = Field(
+        "auto",
+        description="Compose CLI: auto (the v2 plugin `docker compose` when present, else docker-compose), "
+        "v2 (`docker compose` only) or v1 (`docker-compose` only).",
+    )
     audit_log: Path | None = Field(None, description="File for a JSON-lines audit of state-changing calls.")
     allow_privileged: bool = Field(False, description="Allow privileged containers (full access to the host).")
     allowed_capabilities: CsvList = Field(

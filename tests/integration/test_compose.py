@@ -11,8 +11,9 @@ import pytest
 from mcp import Client
 
 from mcp_docker.docker.client import Engine
+from mcp_docker.safety.compose_policy import redact_model
 from mcp_docker.server import create_server
-from mcp_docker.tools.compose_tools import build_command, compose_cli, compose_env, redact_config
+from mcp_docker.tools.compose_cli import build_command, compose_cli, compose_env
 from tests.conftest import allow_settings, error_text, structured
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 
@@ -161,7 +162,7 @@ async def test_compose_bad_input_is_clear(client: Client, tmp_path: Path, projec
             "docker_compose_operations", {"files": [str(tmp_path / "broken.yml")], "action": "config"}
         )
     )
-    assert "failed (exit" in broken
+    assert "is not valid YAML (line 4" in broken and "image: [" not in broken
 
 
 async def test_compose_levels_follow_action(tmp_path: Path, project: dict[str, str]) -> None:
@@ -182,8 +183,30 @@ async def test_compose_levels_follow_action(tmp_path: Path, project: dict[str, s
 
 def test_compose_cli_and_redaction() -> None:
     assert compose_cli()[-1] in ("compose", "docker-compose") or compose_cli()[0].endswith("docker-compose")
-    text = "services:\n  a:\n    environment:\n      A: one\n      - B=two\n    image: x\n"
-    assert redact_config(text) == "services:\n  a:\n    environment:\n      A: '***'\n      - B=***\n    image: x\n"
+    model = {
+        "services": {
+            "a": {
+                "environment": {"A": "one", "N": None},
+                "labels": ["l=v"],
+                "image": "x",
+                "build": {"args": {"K": "v"}},
+            },
+            "b": {"environment": ["B=two", "C"]},
+        },
+        "volumes": {"v": {"labels": {"k": "secret"}}},
+    }
+    assert redact_model(model) == {
+        "services": {
+            "a": {
+                "environment": {"A": "***", "N": None},
+                "labels": ["l=***"],
+                "image": "x",
+                "build": {"args": {"K": "***"}},
+            },
+            "b": {"environment": ["B=***", "C"]},
+        },
+        "volumes": {"v": {"labels": {"k": "***"}}},
+    }
 
 
 async def test_compose_files_relative_to_dir_and_timeout(client: Client, project: dict[str, str]) -> None:
@@ -224,13 +247,19 @@ def test_build_command_and_environment(tmp_path: Path) -> None:
         "-p",
         "proj",
         "ps",
-        "-q",
+        "--format",
+        "json",
         "-a",
         "web",
     ]
-    up = build_command(("docker-compose",), "up", None, [], None, [], build=True)
+    assert build_command(("docker-compose",), "ps", tmp_path, [], "p", [])[-2:] == ["ps", "-q"]
+    up = build_command(("docker-compose",), "up", tmp_path, [], None, [], build=True)
     assert up[-3:] == ["up", "-d", "--build"]
-    logs = build_command(("docker-compose",), "logs", None, [], None, [], tail=5)
+    logs = build_command(("docker-compose",), "logs", tmp_path, [], None, [], tail=5)
     assert logs[-4:] == ["logs", "--no-color", "--tail", "5"]
     env = compose_env(Engine(base_url="tcp://127.0.0.1:2376", environment={"DOCKER_TLS_VERIFY": "1"}))
     assert env["DOCKER_HOST"] == "tcp://127.0.0.1:2376" and env["DOCKER_TLS_VERIFY"] == "1"
+    assert not any(k.startswith("MCP_DOCKER_") for k in env)
+    assert set(env) <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "COMPOSE_INTERACTIVE_NO_CLI"} | {
+        k for k in env if k.startswith("DOCKER_") or k.lower().endswith("_proxy") or k == "BUILDKIT_PROGRESS"
+    }

@@ -1,33 +1,37 @@
-"""Compose projects through the Compose CLI the machine has: `docker compose` (v2), else `docker-compose` (v1).
+"""Compose projects through the Compose CLI: `docker compose` (v2), else `docker-compose` (v1).
 
-The CLI is run with an argument list (never a shell), the engine endpoint in its environment, a timeout,
-and its output cleaned and bounded. Long actions report one progress notification per output line.
+Every action first locates the project and checks every file it reads against the allowed roots
+(`compose_project`), then asks the CLI for the resolved model (`config`, all profiles, JSON on v2):
+that gives the effective project name (checked against projects of other directories), and for
+up/build the model passes the Compose policy (`safety/compose_policy`). `config` returns the model
+with environment values and labels redacted.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 import re
-import shutil
-import subprocess
-from collections import deque
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
+import yaml
 from pydantic import BaseModel, Field
 
 from mcp_docker.docker.client import Engine
-from mcp_docker.safety.compose_policy import check_compose_config
+from mcp_docker.safety.compose_policy import check_compose_model, redact_model
+from mcp_docker.safety.confirmation import quote
+from mcp_docker.safety.gate_proxy import gated_engine
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
-from mcp_docker.tools.compose_down_question import compose_down_question
+from mcp_docker.tools.compose_cli import build_command, capture, compose_cli, compose_env, is_v2, stream
+from mcp_docker.tools.compose_project import Project, default_name, locate
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
 from mcp_docker.tools.declare import docker_tool
-from mcp_docker.utils.errors import EngineError, MCPDockerError, OperationTimeout, ValidationError, engine_output
-from mcp_docker.utils.output import REDACTED, bounded_tail, clean_text, cut_bytes
+from mcp_docker.utils.errors import EngineError, UnsafeOperation, ValidationError, engine_output
+from mcp_docker.utils.output import bounded_tail, cut_bytes
 
 Action = Literal["up", "down", "ps", "logs", "config", "pull", "build", "start", "stop", "restart"]
 
@@ -44,189 +48,141 @@ ACTION_LEVELS: dict[str, Level] = {
     "down": Level.DESTRUCTIVE,
 }
 LONG_ACTIONS = {"up", "down", "pull", "build", "start", "stop", "restart"}
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+CHECKED_ACTIONS = {"up", "build"}  # actions that create containers or images from the model
+# Actions on what exists cover services of every profile (down removes a profiled service's container too).
+ALL_PROFILE_ACTIONS = {"down", "ps", "logs", "start", "stop", "restart"}
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-MAX_KEPT_BYTES = 1_000_000
 _SERVICE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-
-
-class ComposeUnavailable(MCPDockerError):
-    hint = (
-        "Install the Compose plugin (`docker compose`) or docker-compose on the server's machine, "
-        "or disable the compose toolset (MCP_DOCKER_TOOLSETS)."
-    )
+PROJECT_LABEL = "com.docker.compose.project"
+WORKDIR_LABEL = "com.docker.compose.project.working_dir"
+MAX_ERROR = 1500
 
 
 class ComposeResult(BaseModel):
     action: str
     cli: str = Field(description="The Compose CLI used: 'docker compose' (v2) or 'docker-compose' (v1).")
+    project_name: str = Field(description="The effective project name (argument, .env, `name:` or directory).")
     command: list[str] = Field(description="The arguments run (no shell).")
     exit_code: int
-    output: str = Field(description="The CLI's output (stdout and stderr), cleaned and bounded.")
-    truncated: bool = Field(description="True when older output was cut to fit the size bound.")
+    output: str = Field(description="The CLI's output (config: the resolved model, redacted), bounded.")
+    truncated: bool = Field(description="True when output was cut to fit the size bound.")
     containers: list[ContainerSummary] | None = Field(
         None, description="The project's containers (ps, and after up/start/stop/restart)."
     )
 
 
-@functools.cache
-def compose_cli() -> tuple[str, ...]:
-    """`docker compose` when `docker compose version` works, else `docker-compose`."""
-    docker_bin = shutil.which("docker")
-    if docker_bin:
-        try:
-            probe = subprocess.run(
-                [docker_bin, "compose", "version"],
-                capture_output=True,
-                timeout=15,
-                check=False,
-                stdin=subprocess.DEVNULL,
+def _cli_error(what: str, code: int, text: str) -> EngineError:
+    return EngineError(
+        f"Compose {what} failed (exit {code}):{engine_output(text.strip(), MAX_ERROR, 'compose output')}",
+        "Fix the compose file or arguments; action 'config' shows how Compose reads the project.",
+    )
+
+
+async def resolved_model(
+    cli: tuple[str, ...], project: Project, name: str | None, env: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    """The project as Compose resolves it, every profile active (v1 lists every service anyway)."""
+    argv = build_command(cli, "config", project.directory, project.files, name, [], all_profiles=True)
+    code, out, err = await capture(argv, env, project.directory, timeout)
+    if code != 0:
+        raise _cli_error("could not read the project: 'config'", code, err or out)
+    try:
+        model = json.loads(out) if is_v2(cli) else yaml.safe_load(out)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValidationError("Compose's resolved configuration could not be parsed.") from exc
+    if not isinstance(model, dict):
+        raise ValidationError("Compose's resolved configuration is not a mapping.")
+    return model
+
+
+def model_profiles(model: dict[str, Any]) -> tuple[str, ...]:
+    """Every profile the project's services name (v1 has no `--profile '*'`)."""
+    found: set[str] = set()
+    for service in (model.get("services") or {}).values():
+        if isinstance(service, dict) and isinstance(service.get("profiles"), list):
+            found.update(str(p) for p in service["profiles"])
+    return tuple(sorted(found))
+
+
+def effective_name(project_name: str | None, model: dict[str, Any], project: Project) -> str:
+    name = project_name or str(model.get("name") or "") or default_name(project)
+    if not _PROJECT.match(name):
+        raise ValidationError(f"The project name {name!r} is not valid; pass project_name.")
+    return name
+
+
+def check_owner(eng: Engine, name: str, directory: Path) -> None:
+    """A project name that belongs to containers of another working directory is not ours to change."""
+    rows: list[dict[str, Any]] = eng.api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={name}"})
+    for row in rows:
+        workdir = (row.get("Labels") or {}).get(WORKDIR_LABEL)
+        if workdir is None or os.path.realpath(workdir) != str(directory):
+            raise UnsafeOperation(
+                f"Refused: project name {name!r} belongs to a project from another directory "
+                f"({workdir or 'unknown'}), not {directory}. Nothing was changed.",
+                "Pass another project_name (or set `name:` in the compose file) for this project.",
             )
-            if probe.returncode == 0:
-                return (docker_bin, "compose")
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    v1 = shutil.which("docker-compose")
-    if v1:
-        return (v1,)
-    raise ComposeUnavailable("Neither `docker compose` (v2) nor `docker-compose` (v1) was found on the server.")
 
 
-def compose_env(eng: Engine) -> dict[str, str]:
-    """The server's environment, pointing the CLI at the same engine the server uses."""
-    env = dict(os.environ)
-    if eng.environment:
-        env.update(eng.environment)
-    if eng.base_url:
-        env["DOCKER_HOST"] = eng.base_url
-    env.setdefault("COMPOSE_INTERACTIVE_NO_CLI", "1")
-    return env
+def check_owned_objects(eng: Engine, model: dict[str, Any], name: str) -> None:
+    """A volume or network the project would use by name must be new or already the project's own:
+    Compose adopts an existing one with a warning (another project's data, or a volume that binds)."""
+    for section, lookup in (("volumes", eng.api.volumes), ("networks", eng.api.networks)):
+        for key, spec in (model.get(section) or {}).items():
+            real = str((spec or {}).get("name") or f"{name}_{key}") if isinstance(spec, dict | None) else ""
+            if not real:
+                continue
+            found = lookup(filters={"name": real})
+            rows = found.get("Volumes") or [] if isinstance(found, dict) else found
+            for row in rows or []:
+                if row.get("Name") == real and (row.get("Labels") or {}).get(PROJECT_LABEL) != name:
+                    raise UnsafeOperation(
+                        f"Refused: Compose {section[:-1]} '{key}' would use the existing {section[:-1]} {real!r}, "
+                        f"which does not belong to project {name!r}. Nothing was created.",
+                        "Give the object a name of its own (or remove `name:`).",
+                    )
 
 
-def _paths(project_dir: str | None, files: list[str] | None) -> tuple[Path | None, list[Path]]:
-    if not project_dir and not files:
-        raise ValidationError("Give project_dir (a directory with a compose file) and/or files (compose files).")
-    directory: Path | None = None
-    if project_dir:
-        directory = Path(project_dir).expanduser()
-        if not directory.is_dir():
-            raise ValidationError(f"project_dir '{project_dir}' is not a directory on the server's machine.")
-        directory = directory.resolve()
-    resolved: list[Path] = []
-    for name in files or []:
-        path = Path(name).expanduser()
-        if not path.is_absolute() and directory is not None:
-            path = directory / path
-        if not path.is_file():
-            raise ValidationError(f"Compose file '{name}' does not exist on the server's machine ({path}).")
-        resolved.append(path.resolve())
-    if directory is not None and not resolved and not any((directory / f).is_file() for f in COMPOSE_FILES):
-        raise ValidationError(
-            f"No compose file in '{project_dir}' (looked for {', '.join(COMPOSE_FILES)}); pass files=[...]."
-        )
-    return directory, resolved
-
-
-def build_command(
-    cli: tuple[str, ...],
-    action: str,
-    directory: Path | None,
-    files: list[Path],
-    project_name: str | None,
-    services: list[str],
-    *,
-    remove_volumes: bool = False,
-    build: bool = False,
-    tail: int = 100,
-    timestamps: bool = False,
-) -> list[str]:
-    argv = [*cli, "--ansi", "never"]
-    for f in files:
-        argv += ["-f", str(f)]
-    if directory is not None:
-        argv += ["--project-directory", str(directory)]
-    if project_name:
-        argv += ["-p", project_name]
-    if action == "up":
-        argv += ["up", "-d", *(["--build"] if build else [])]
-    elif action == "down":
-        argv += ["down", *(["-v"] if remove_volumes else [])]
-    elif action == "ps":
-        argv += ["ps", "-q", *(["-a"] if len(cli) == 2 else [])]
-    elif action == "logs":
-        argv += ["logs", "--no-color", "--tail", str(tail), *(["-t"] if timestamps else [])]
+def _ids(cli: tuple[str, ...], text: str) -> list[str]:
+    if not is_v2(cli):
+        return [line.strip() for line in text.splitlines() if re.fullmatch(r"[0-9a-f]{12,64}", line.strip())]
+    text = text.strip()
+    rows: list[Any] = []
+    if text.startswith("["):
+        rows = json.loads(text)
     else:
-        argv.append(action)
-    return argv + services
+        rows = [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+    return [str(r["ID"]) for r in rows if isinstance(r, dict) and r.get("ID")]
 
 
-def redact_config(text: str) -> str:
-    """Hide values under `environment:` blocks of a `config` output (KEY: value -> KEY: '***')."""
-    out: list[str] = []
-    env_indent: int | None = None
-    for line in text.splitlines(keepends=True):
-        stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        if env_indent is not None and stripped.strip() and indent <= env_indent:
-            env_indent = None
-        if env_indent is not None and stripped.strip():
-            key, sep, _ = stripped.rstrip("\n").partition(":")
-            if key.startswith("- "):
-                key, sep, _ = key.partition("=")
-                line = f"{' ' * indent}{key}={REDACTED}\n" if sep else line
-            elif sep:
-                line = f"{' ' * indent}{key}: '{REDACTED}'\n"
-        elif stripped.rstrip().endswith("environment:"):
-            env_indent = indent
-        out.append(line)
-    return "".join(out)
+def _containers(eng: Engine, ids: list[str]) -> list[ContainerSummary]:
+    if not ids:
+        return []
+    rows: list[dict[str, Any]] = eng.api.containers(all=True, filters={"id": ids})
+    return sorted((container_summary(row) for row in rows), key=lambda c: c.name)
 
 
-async def _run(
-    ctx: Ctx, argv: list[str], env: dict[str, str], cwd: Path | None, timeout: float, progress: bool
-) -> tuple[int, str]:
-    lines: deque[str] = deque()
-    kept = 0  # bytes in `lines`: the oldest lines go beyond MAX_KEPT_BYTES (the reply keeps the newest)
-
-    def keep(line: str) -> None:
-        nonlocal kept
-        lines.append(line)
-        kept += len(line) + 1
-        while kept > MAX_KEPT_BYTES and len(lines) > 1:
-            kept -= len(lines.popleft()) + 1
-
-    count = 0
-    with anyio.move_on_after(timeout) as scope:
-        async with await anyio.open_process(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd
-        ) as process:
-            try:
-                assert process.stdout is not None
-                buffer = b""
-                async for chunk in process.stdout:
-                    buffer += chunk
-                    *complete, buffer = buffer.split(b"\n")
-                    for raw in complete:
-                        line = clean_text(raw.decode("utf-8", "replace")).rstrip()
-                        keep(line)
-                        count += 1
-                        if progress and line:
-                            await ctx.report_progress(count, None, line[:200])
-                if buffer:
-                    keep(clean_text(buffer.decode("utf-8", "replace")).rstrip())
-                code = await process.wait()
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    with anyio.CancelScope(shield=True):
-                        await process.wait()
-    text = "\n".join(lines) + ("\n" if lines else "")
-    if scope.cancelled_caught:
-        raise OperationTimeout(
-            f"Compose did not finish within {timeout:g} s and was stopped. Last output:"
-            f"{engine_output(text, 2000, 'compose output')}"
-        )
-    return code, text
+def _down_question(eng: Engine, arguments: dict[str, Any]) -> str:
+    """Names the PROJECT(s) that go and their containers, from the engine's labels (no file is read before
+    the call's own checks: the body refuses a name that belongs to another directory)."""
+    project_dir, files = arguments.get("project_dir"), arguments.get("files") or []
+    directory = project_dir or (os.path.dirname(str(files[0])) if files else "")
+    directory = os.path.realpath(os.path.expanduser(str(directory))) if directory else ""
+    name = arguments.get("project_name")
+    label = f"{PROJECT_LABEL}={name}" if name else f"{WORKDIR_LABEL}={directory}"
+    rows = eng.api.containers(all=True, filters={"label": label})
+    projects = sorted({str((r.get("Labels") or {}).get(PROJECT_LABEL)) for r in rows})
+    names = sorted(str((r.get("Names") or ["?"])[0]).lstrip("/") for r in rows)
+    shown = ", ".join(quote(n, 60) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+    which = quote(name) if name else (", ".join(quote(p) for p in projects) or "(none running)")
+    lines = [
+        f"Compose down of project {which} (directory {quote(directory)}).",
+        f"Removes {len(names)} container(s){': ' + shown if names else ''} and the project's networks.",
+    ]
+    if arguments.get("remove_volumes"):
+        lines.append("Also removes the project's volumes: their data is lost.")
+    lines.append("Proceed?")
+    return "\n".join(lines)
 
 
 @docker_tool(
@@ -235,7 +191,7 @@ async def _run(
     title="Compose project operations",
     destructive_hint=True,
     action_levels=ACTION_LEVELS,
-    confirm=compose_down_question,
+    confirm=_down_question,
 )
 async def docker_compose_operations(
     ctx: Ctx,
@@ -264,9 +220,9 @@ async def docker_compose_operations(
     tail: Annotated[int, Field(description="logs only: last N lines per service.", ge=0, le=10000)] = 100,
     timeout: Annotated[float, Field(description="Seconds the CLI may run before it is stopped.", gt=0, le=3600)] = 600,
 ) -> ComposeResult:
-    """Run a Compose action on a project (a directory and/or compose files). ps, logs, config read; up, pull,
-    build, start, stop, restart change state; down removes containers and networks (volumes only with
-    remove_volumes=true). up/build follow the container policy."""
+    """Run a Compose action on a project (a directory and/or compose files under the allowed roots). ps, logs,
+    config read; up, pull, build, start, stop, restart change state; down removes containers and networks
+    (volumes only with remove_volumes=true). up/build follow the Compose policy (allow-listed keys)."""
     if project_name is not None and not _PROJECT.match(project_name):
         raise ValidationError(
             f"Invalid project name {project_name!r}: use lowercase letters, digits, '-' and '_', starting with a "
@@ -282,61 +238,66 @@ async def docker_compose_operations(
         raise ValidationError("remove_volumes applies to action 'down' only.")
     if build and action != "up":
         raise ValidationError("build=true applies to action 'up' only; use action 'build' to only build.")
-    directory, paths = _paths(project_dir, files)
-    cli = await anyio.to_thread.run_sync(compose_cli)
+    config = settings(ctx)
+    project = await anyio.to_thread.run_sync(locate, project_dir, files, config)
+    cli = await anyio.to_thread.run_sync(compose_cli, config.compose_cli)
     eng = engine(ctx)
-    argv = build_command(
-        cli, action, directory, paths, project_name, chosen, remove_volumes=remove_volumes, build=build, tail=tail
-    )
-    env = compose_env(eng)
-    if action in ("up", "build"):
-        # The container policy holds for compose files too: check the resolved project first.
-        config = build_command(cli, "config", directory, paths, project_name, [])
-        config_code, config_text = await _run(ctx, config, env, directory, min(timeout, 120), progress=False)
-        if config_code != 0:
-            raise EngineError(
-                f"Compose could not read the project (exit {config_code}):"
-                f"{engine_output(config_text, 3000, 'compose output')}",
-                "Fix the compose file; action 'config' shows how Compose reads the project.",
+    # Every request the CLI sends goes through the engine gate (safety/gate_proxy.py), not straight to the engine.
+    async with gated_engine(eng) as gate:
+        env = {**compose_env(eng), **gate.env}
+        model = await resolved_model(cli, project, project_name, env, min(timeout, 120))
+        name = effective_name(project_name, model, project)
+        profiles = model_profiles(model)
+        display_cli = " ".join(os.path.basename(part) for part in cli)
+        if action == "config":
+            argv = build_command(cli, "config", project.directory, project.files, name, [], all_profiles=True)
+            dumped = yaml.safe_dump(redact_model(model, config.redact_env), sort_keys=False, width=100_000)
+            text, truncated = cut_bytes(dumped, config.max_output_bytes)
+            return ComposeResult(
+                action=action,
+                cli=display_cli,
+                project_name=name,
+                command=[os.path.basename(argv[0]), *argv[1:]],
+                exit_code=0,
+                output=text,
+                truncated=truncated,
             )
-        check_compose_config(config_text, settings(ctx))
-    code, text = await _run(ctx, argv, env, directory, timeout, progress=action in LONG_ACTIONS)
-    limit = settings(ctx).max_output_bytes
-    if code != 0:
-        raise EngineError(
-            f"Compose '{action}' failed (exit {code}):{engine_output(text, min(limit, 3000), 'compose output')}",
-            "Fix the compose file or arguments; action 'config' shows how Compose reads the project.",
+        await anyio.to_thread.run_sync(check_owner, eng, name, project.directory)
+        if action in CHECKED_ACTIONS:
+            check_compose_model(model, config)
+            await anyio.to_thread.run_sync(check_owned_objects, eng, model, name)
+        argv = build_command(
+            cli, action, project.directory, project.files, name, chosen, remove_volumes=remove_volumes, build=build,
+            tail=tail, all_profiles=action in ALL_PROFILE_ACTIONS, profiles=profiles,
+        )  # fmt: skip
+        if action == "ps":  # machine-readable output on stdout alone
+            code, text, err = await capture(argv, env, project.directory, timeout)
+            text = text if code == 0 else err + text
+        else:
+            code, text = await stream(ctx, argv, env, project.directory, timeout, progress=action in LONG_ACTIONS)
+        if gate.refusals:  # the CLI asked the engine for something the gate does not allow
+            raise gate.refusals[0]
+        if code != 0:
+            raise _cli_error(f"'{action}'", code, text)
+        containers: list[ContainerSummary] | None = None
+        if action == "ps":
+            containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, text))
+            text = ""
+        elif action in ("up", "start", "stop", "restart"):
+            ps = build_command(
+                cli, "ps", project.directory, project.files, name, [], all_profiles=True, profiles=profiles
+            )
+            ps_code, ps_out, _ = await capture(ps, env, project.directory, 60)
+            if ps_code == 0:
+                containers = await anyio.to_thread.run_sync(_containers, eng, _ids(cli, ps_out))
+        text, truncated = bounded_tail(text, config.max_output_bytes)
+        return ComposeResult(
+            action=action,
+            cli=display_cli,
+            project_name=name,
+            command=[os.path.basename(argv[0]), *argv[1:]],
+            exit_code=code,
+            output=text,
+            truncated=truncated,
+            containers=containers,
         )
-    containers: list[ContainerSummary] | None = None
-    if action == "ps":
-        ids = [line.strip() for line in text.splitlines() if re.fullmatch(r"[0-9a-f]{12,64}", line.strip())]
-        containers = await anyio.to_thread.run_sync(_containers, eng, ids)
-        text = ""
-    elif action in ("up", "start", "stop", "restart"):
-        ps = build_command(cli, "ps", directory, paths, project_name, [])
-        ps_code, ps_text = await _run(ctx, ps, env, directory, 60, progress=False)
-        if ps_code == 0:
-            ids = [line.strip() for line in ps_text.splitlines() if re.fullmatch(r"[0-9a-f]{12,64}", line.strip())]
-            containers = await anyio.to_thread.run_sync(_containers, eng, ids)
-    if action == "config" and settings(ctx).redact_env:
-        text = redact_config(text)
-    # config reads from the top; everything else (logs, progress) matters most at the end.
-    text, truncated = cut_bytes(text, limit) if action == "config" else bounded_tail(text, limit)
-    display = [os.path.basename(argv[0]), *argv[1:]]
-    return ComposeResult(
-        action=action,
-        cli=" ".join(os.path.basename(part) for part in cli),
-        command=display,
-        exit_code=code,
-        output=text,
-        truncated=truncated,
-        containers=containers,
-    )
-
-
-def _containers(eng: Engine, ids: list[str]) -> list[ContainerSummary]:
-    if not ids:
-        return []
-    rows: list[dict[str, Any]] = eng.api.containers(all=True, filters={"id": ids})
-    summaries = [container_summary(row) for row in rows]
-    return sorted(summaries, key=lambda c: c.name)

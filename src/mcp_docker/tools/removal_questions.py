@@ -3,7 +3,7 @@
 Each function takes the engine and the call's arguments and resolves the target on the engine, so an
 id prefix becomes the object's name and id. Text that came from the model or the engine is quoted
 (`quote`): it is data in the question, never instructions. Container removal's question is with its
-tool (container_tools.py); prunes are in prune_questions.py, compose down in compose_down_question.py.
+tool (container_tools.py); prunes are in prune_questions.py, compose down in compose_tools.py.
 """
 
 from __future__ import annotations
