@@ -53,7 +53,7 @@ def _entry(name: str, kind: bytes = tarfile.REGTYPE, data: bytes | None = None, 
 
 
 @pytest.fixture(scope="module")
-def shell_less_image(docker_client: docker.DockerClient) -> Iterator[str]:
+def shell_less_image(docker_client: docker.DockerClient) -> str:
     """An image with one static file (busybox as /tool) and no shell at all."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     ref = f"{PREFIX}noshell:latest"
@@ -64,7 +64,7 @@ def shell_less_image(docker_client: docker.DockerClient) -> Iterator[str]:
         tag="latest",
         changes=['CMD ["/tool"]', f"LABEL {TEST_LABEL}={TEST_LABEL_VALUE}"],
     )
-    yield ref
+    return ref
 
 
 def _put(container: Any, path: str, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> None:
