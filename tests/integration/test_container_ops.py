@@ -104,7 +104,8 @@ async def test_logs_grep_only_matching_lines(client: Client, run_container: Call
         [
             "sh",
             "-c",
-            "for i in $(seq 1 300); do echo \"line $i ok\"; done; echo 'ERROR disk full'; echo 'error again'; sleep 300",
+            "for i in $(seq 1 300); do echo \"line $i ok\"; done; echo 'ERROR disk full'; echo 'error again'; "
+            "sleep 300",
         ]
     )
     deadline = time.monotonic() + 10
