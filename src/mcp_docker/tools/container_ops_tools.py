@@ -109,7 +109,7 @@ def docker_kill_container(
 def docker_rename_container(
     ctx: Ctx, container: ContainerRef, new_name: Annotated[str, Field(description="The new name.")]
 ) -> RenamedContainer:
-    """Rename a container."""
+    """Rename a container; a name already in use is refused."""
     import docker.errors
 
     new_name = validation.container_name(new_name)
