@@ -7,12 +7,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import docker
 import pytest
 from mcp import Client
 
-from tests.conftest import error_text, structured
+from mcp_docker.docker.client import Engine
+from mcp_docker.server import create_server
+from tests.conftest import MODES, allow_settings, error_text, structured
 from tests.engine import PREFIX
+from tests.integration.test_faults import wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MISSING = f"{PREFIX}no-such-container"
@@ -173,3 +177,34 @@ async def test_stats_of_every_running_container(
         await client.call_tool("docker_container_stats", {"filters": {"label": f"group={group}"}, "limit": 2})
     )
     assert len(data["containers"]) == 2 and data["truncated"] is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_cancelled_follow_stops_at_once(mode: str, run_container: Callable[..., Any]) -> None:
+    c = run_container(["sh", "-c", "while true; do echo tick; sleep 0.2; done"])
+    eng = Engine()
+    async with Client(create_server(allow_settings(), engine=eng), mode=mode) as cl:
+        with anyio.move_on_after(1.5) as scope:
+            await cl.call_tool("docker_container_logs", {"container": c.name, "follow_seconds": 60})
+        assert scope.cancelled_caught
+        # The worker thread was reading the followed stream; cancelling shut its socket, so it ends now.
+        assert await wait_for(lambda: eng.inflight == 0, 10), "the cancelled follow is still reading"
+        assert eng.aborted_connections >= 1
+        data = structured(await cl.call_tool("docker_container_logs", {"container": c.name, "tail": 1}))
+        assert data["text"] == "tick\n"
+    eng.close()
+
+
+async def test_read_only_mode_offers_only_the_safe_new_tools() -> None:
+    async with Client(create_server(allow_settings(read_only=True))) as cl:
+        names = {t.name for t in (await cl.list_tools()).tools}
+    assert {"docker_list_files", "docker_read_file", "docker_container_top"} <= names
+    assert not names & {
+        "docker_copy_to_container",
+        "docker_copy_from_container",
+        "docker_pause_container",
+        "docker_unpause_container",
+        "docker_kill_container",
+        "docker_rename_container",
+        "docker_update_container",
+    }
