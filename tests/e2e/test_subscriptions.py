@@ -54,8 +54,8 @@ async def test_legacy_subscribe_updates_then_none_after_unsubscribe(run_containe
 
     server = create_server(allow_settings())
     async with Client(server, mode="legacy", message_handler=on_message) as c:
-        caps = c.session.get_server_capabilities() if hasattr(c.session, "get_server_capabilities") else None
-        assert caps is None or caps.resources.subscribe is True
+        resources = c.server_capabilities.resources
+        assert resources is not None and resources.subscribe is True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             await c.subscribe_resource(uri)
@@ -79,6 +79,8 @@ async def test_modern_listen_updates_on_print_and_on_events(run_container: Calla
     logs, stats = (f"docker://containers/{container.name}/{k}" for k in ("logs", "stats"))
     updates: list[str] = []
     async with Client(create_server(allow_settings()), mode="auto") as c:
+        resources = c.server_capabilities.resources
+        assert resources is not None and resources.subscribe is True
         async with c.listen(resource_subscriptions=[logs, stats]) as sub:
 
             async def read() -> None:
