@@ -151,6 +151,25 @@ async def test_copy_in_and_out_bytes_match(client: Client, run_container: Callab
     assert data["files"] == 2 and data["bytes"] == 200_003
     out = c.exec_run(["cat", "/tmp/in/deep/blob.bin"]).output
     assert out == payload
+    # The root itself may be copied, and a single file too.
+    structured(
+        await client.call_tool(
+            "docker_copy_to_container", {"container": c.name, "source": str(root), "destination": "/tmp"}
+        )
+    )
+    assert c.exec_run(["cat", "/tmp/root/in/hello.txt"]).output == b"hi\n"
+    structured(
+        await client.call_tool(
+            "docker_copy_to_container", {"container": c.name, "source": str(src / "hello.txt"), "destination": "/"}
+        )
+    )
+    assert c.exec_run(["cat", "/hello.txt"]).output == b"hi\n"
+    # A link to a file is listed as the link; read_file follows it.
+    assert c.exec_run(["sh", "-c", "ln -s /hello.txt /tmp/hello-link"]).exit_code == 0
+    data = structured(await client.call_tool("docker_list_files", {"container": c.name, "path": "/tmp/hello-link"}))
+    assert data["entries"][0]["type"] == "symlink" and data["entries"][0]["target"] == "/hello.txt"
+    data = structured(await client.call_tool("docker_read_file", {"container": c.name, "path": "/tmp/hello-link"}))
+    assert data["text"] == "hi\n"
 
     dest = root / "out"
     dest.mkdir()

@@ -58,8 +58,8 @@ def pack_host_path(source: str, settings: Settings) -> Packed:
         with tarfile.open(fileobj=packed.file, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             base = posixpath.basename(real.rstrip("/")) or "root"
             for path, arcname in _walk(real, base):
-                if not under(resolve(os.path.dirname(path)), roots):  # a directory swapped for a link meanwhile
-                    raise _refused(f"{path!r} is no longer under an allowed root")
+                if path != real and not under(resolve(os.path.dirname(path)), roots):
+                    raise _refused(f"{path!r} is no longer under an allowed root")  # a directory swapped for a link
                 info = os.lstat(path)
                 if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode)):
                     packed.skipped.append(arcname)

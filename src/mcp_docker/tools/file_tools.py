@@ -17,7 +17,7 @@ from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.file_models import CopyResult, FileContent, FileEntry, FileList
 from mcp_docker.tools.params import ContainerRef
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import ValidationError
+from mcp_docker.utils.errors import MCPDockerError, ValidationError
 from mcp_docker.utils.output import clean_text
 
 PathInContainer = Annotated[str, Field(description="Absolute path in the container.", min_length=1)]
@@ -41,9 +41,13 @@ _MAGIC = (
 def _follow(api: object, cid: str, path: str, name: str) -> str:
     """`path` with a final symlink followed (to a directory: a trailing '/' makes the engine follow it)."""
     stat = head_stat(api, cid, path, name)
-    if stat.is_symlink and path != "/":
-        return path.rstrip("/") + "/"
-    return path
+    if not stat.is_symlink or path == "/":
+        return path
+    followed = path.rstrip("/") + "/"
+    try:
+        return followed if head_stat(api, cid, followed, name).is_dir else path
+    except MCPDockerError:  # a link to a file, or dangling: list the link itself
+        return path
 
 
 def _kind(head: bytes) -> str:
