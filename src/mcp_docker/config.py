@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-TOOLSETS = ("containers", "images", "networks", "volumes", "system", "compose", "swarm")
+TOOLSETS = ("containers", "images", "networks", "volumes", "system", "compose", "files", "swarm")
+DEFAULT_TOOLSETS = ("containers", "images", "networks", "volumes", "system", "compose", "files")
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -184,12 +185,15 @@ class Settings(BaseSettings):
     max_output_bytes: int = Field(
         7500, ge=256, description="Most bytes of engine text (logs, exec output) one tool returns."
     )
+    max_copy_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="Most bytes one copy into or out of a container may carry."
+    )
     redact_env: bool = Field(True, description="Hide environment variable values (KEY=***) in outputs.")
 
     # Safety
     read_only: bool = Field(False, description="Register read-only (SAFE) tools only.")
     toolsets: CsvList = Field(
-        default_factory=lambda: list(TOOLSETS[:6]),
+        default_factory=lambda: list(DEFAULT_TOOLSETS),
         description="Tool categories to offer: " + ", ".join(TOOLSETS) + ".",
     )
     disabled_tools: CsvList = Field(default_factory=list, description="Tool names never to offer.")

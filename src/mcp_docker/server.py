@@ -53,6 +53,7 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
         try:
             yield AppState(settings=settings, engine=eng, engines=named, tokens=tokens, asked=asked)
         finally:
+            watchers.close()
             for e in {id(x): x for x in [*named.values(), eng] if x is not engine}.values():
                 e.close()
 
@@ -65,7 +66,7 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
         log_level=settings.log_level,
     )
     names = register_tools(server, settings)
-    register_resources(server)
+    watchers = register_resources(server)
     register_completions(server)
     register_prompts(server)
     logger.debug("registered {} tools", len(names))

@@ -42,6 +42,12 @@ async def test_examples_run_on_the_engine(docker_client: docker.DockerClient, te
                 assert not result.is_error, (block, result.content[0].text if result.content else "")
                 if block["tool"] == "docker_exec_command":
                     assert result.structured_content["stdout"] == "ready\n"
+                if block["tool"] == "docker_read_file":
+                    assert result.structured_content["text"] == "ready\n"
+                if block["tool"] == "docker_container_logs" and "grep" in block["arguments"]:
+                    assert result.structured_content["text"] == "error: /etc/worker.conf not found\n"
+                if block["tool"] == "docker_list_files":
+                    assert [e["name"] for e in result.structured_content["entries"]] == ["status"]
                 if block["tool"] == "docker_inspect_network":
                     members = str(result.structured_content)
                     assert f"{PREFIX}demo-db" in members

@@ -19,6 +19,7 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
+from mcp_docker.resources.subscriptions import Watchers, register_subscriptions
 from mcp_docker.state import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats
 from mcp_docker.utils.errors import MCPDockerError, engine_errors, map_engine_error
@@ -81,8 +82,9 @@ def _names(state: AppState, all: bool) -> list[str]:
     return sorted(clean_text((row.get("Names") or ["/"])[0].lstrip("/")) for row in rows)
 
 
-def register_resources(server: MCPServer[AppState]) -> None:
-    """Add the two resource templates and a resources/list that names them for each running container."""
+def register_resources(server: MCPServer[AppState]) -> Watchers:
+    """Add the two resource templates, a resources/list that names them for each running container, and
+    subscriptions to them; returns the watchers (closed when the server stops)."""
     server.resource(LOGS_TEMPLATE, name="container_logs", title="Container logs", mime_type="text/plain")(
         container_logs
     )
@@ -124,6 +126,9 @@ def register_resources(server: MCPServer[AppState]) -> None:
         return ListResourcesResult(resources=listed, ttl_ms=0)
 
     server._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+    watchers = Watchers()
+    register_subscriptions(server, watchers)
+    return watchers
 
 
 def register_completions(server: MCPServer[AppState]) -> None:

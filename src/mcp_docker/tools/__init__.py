@@ -28,6 +28,8 @@ TOOL_MODULES = (
     "mcp_docker.tools.volume_tools",
     "mcp_docker.tools.system_tools",
     "mcp_docker.tools.compose_tools",
+    "mcp_docker.tools.file_tools",
+    "mcp_docker.tools.container_ops_tools",
     "mcp_docker.tools.swarm_tools",
 )
 

@@ -223,6 +223,7 @@ class LogsResult(BaseModel):
     lines: int = Field(description="Lines returned.")
     text: str
     truncated: bool = Field(description="True when older output was cut to fit the size bound.")
+    matches: int | None = Field(None, description="With grep: how many lines matched (also those cut).")
     note: str | None = None
 
 
@@ -254,6 +255,12 @@ class ContainerStats(BaseModel):
     block_read: int
     block_write: int
     pids: int
+    containers: list[ContainerStats] | None = Field(
+        None, description="Without `container`: one sample per running container (the fields above are sums)."
+    )
+    total: int | None = Field(None, description="Without `container`: how many containers matched.")
+    truncated: bool | None = None
+    errors: list[str] | None = Field(None, description="Containers that could not be sampled, and why.")
 
     @classmethod
     def from_engine(cls, container: str, raw: dict[str, Any]) -> ContainerStats:

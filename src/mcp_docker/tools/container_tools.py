@@ -14,6 +14,7 @@ from mcp_docker.safety.container_policy import ContainerRequest, check_container
 from mcp_docker.safety.exec_policy import check_exec_request
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
+from mcp_docker.tools import log_stream, stats_sampling
 from mcp_docker.tools.container_models import (
     ContainerDetails,
     ContainerList,
@@ -32,7 +33,7 @@ from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import MANAGED_LABEL, ContainerRef, Filters, Limit, command_argv, normalise_filters
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError, engine_errors
-from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
+from mcp_docker.utils.output import clean_text, engine_text, parse_time
 
 if TYPE_CHECKING:
     from mcp_docker.docker.client import Engine
@@ -332,35 +333,32 @@ def docker_container_logs(
     ] = None,
     until: Annotated[str | None, Field(description="End: RFC 3339, Unix seconds, or a duration ago.")] = None,
     timestamps: Annotated[bool, Field(description="Prefix each line with its timestamp.")] = False,
+    grep: Annotated[str | None, Field(description="Only lines matching this regular expression.")] = None,
+    ignore_case: Annotated[bool, Field(description="grep ignores case.")] = False,
+    follow_seconds: Annotated[float, Field(description="Also wait this long for new lines (0-60).", ge=0, le=60)] = 0,
 ) -> LogsResult:
-    """Recent output of a container (stdout and stderr), last 100 lines by default. Control characters are
-    stripped and the text is bounded; when cut, the newest lines are kept and `truncated` says so."""
+    """Recent output of a container (stdout and stderr), last 100 lines by default; `grep` filters on the
+    server, `follow_seconds` waits for new lines. Text is cleaned and bounded (newest kept, `truncated`)."""
     since_ts = parse_time(since, "since")
     until_ts = parse_time(until, "until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:
         raise ValidationError(f"'since' ({since}) is after 'until' ({until}).")
-    api = engine(ctx).api
-    raw = api.logs(
+    pattern = log_stream.compile_grep(grep, ignore_case)
+    limit = settings(ctx).max_output_bytes
+    stream = engine(ctx).api.logs(
         container,
         stdout=True,
         stderr=True,
+        stream=True,
+        follow=follow_seconds > 0,
         tail="all" if tail is None else tail,
         since=since_ts,
         until=until_ts,
         timestamps=timestamps,
     )
-    text, truncated = engine_text(raw, settings(ctx).max_output_bytes)
-    return LogsResult(
-        container=container,
-        lines=line_count(text),
-        text=text,
-        truncated=truncated,
-        note=(
-            f"Output cut to the newest {settings(ctx).max_output_bytes} bytes; use tail/since/until to see more."
-            if truncated
-            else None
-        ),
-    )
+    out = log_stream.Collected(max_bytes=limit, grep=pattern)
+    log_stream.read(stream, out, follow_seconds, ctx)
+    return log_stream.result(container, out, limit)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Exec in container", subject="container", destructive_hint=True)
@@ -403,8 +401,22 @@ def docker_exec_command(
 
 
 @docker_tool(Level.SAFE, "containers", title="Container stats", subject="container")
-def docker_container_stats(ctx: Ctx, container: ContainerRef) -> ContainerStats:
-    """One sample of a container's resource use: CPU %, memory used/limit/%, network and block I/O, PIDs."""
+def docker_container_stats(
+    ctx: Ctx,
+    container: Annotated[
+        str | None, Field(description="Container name or id; omit for every running one.", min_length=1)
+    ] = None,
+    filters: Filters = None,
+    limit: Limit = 50,
+) -> ContainerStats:
+    """One sample of resource use: CPU %, memory used/limit/%, network and block I/O, PIDs. Without
+    `container`, every running container (or those `filters` select) is sampled at once."""
     api = engine(ctx).api
-    raw: dict[str, Any] = api.stats(container, stream=False)
-    return ContainerStats.from_engine(container, raw)
+    if container is not None:
+        if filters:
+            raise ValidationError("Give either container or filters, not both.")
+        raw: dict[str, Any] = api.stats(container, stream=False)
+        return ContainerStats.from_engine(container, raw)
+    rows = api.containers(filters=normalise_filters(filters))
+    samples, errors = stats_sampling.sample_all(api, rows[:limit])
+    return stats_sampling.totals(samples, len(rows), limit, errors)
