@@ -431,6 +431,7 @@ def load_targets(client: docker.DockerClient, image: str, count: int = 4) -> lis
             name=f"{test_engine.PREFIX}load-target-{uuid.uuid4().hex[:6]}",
             labels=LABELS,
             network_mode="none",
+            stop_signal="SIGKILL",  # a stopping engine does not wait 10 s for each
         )
         for _ in range(count)
     ]
