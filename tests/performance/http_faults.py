@@ -92,7 +92,7 @@ class DelayingProxy:
             while (remaining := deadline - loop.time()) > 0:
                 try:
                     more = await asyncio.wait_for(reader.read(65536), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if not more:
                     return None
