@@ -146,9 +146,10 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest HTTP request body accepted (bytes); larger ones get 413."
     )
     http_max_sessions: int = Field(
-        1000,
+        250,
         ge=1,
-        description="Most open HTTP sessions (2025-11-25 clients); a request that would open one more gets 503.",
+        description="Most open HTTP sessions (2025-11-25 clients; about 35 KB each); a request that would open "
+        "one more gets 503.",
     )
     http_session_idle_timeout: float = Field(
         600.0,

@@ -86,12 +86,8 @@ def http_server(docker_host: str | None = None, **settings: str) -> Iterator[Ser
     """The real server over HTTP on a free loopback port with a token; sampled every second."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_DOCKER_")}
-    env.update(
-        MCP_DOCKER_HTTP_TOKEN=TOKEN,
-        MCP_DOCKER_DESTRUCTIVE="allow",
-        MCP_DOCKER_LOG_LEVEL="WARNING",
-        **{f"MCP_DOCKER_{k.upper()}": str(v) for k, v in settings.items()},
-    )
+    env.update(MCP_DOCKER_HTTP_TOKEN=TOKEN, MCP_DOCKER_DESTRUCTIVE="allow", MCP_DOCKER_LOG_LEVEL="WARNING")
+    env.update({f"MCP_DOCKER_{k.upper()}": str(v) for k, v in settings.items()})
     if docker_host:
         env["DOCKER_HOST"] = docker_host
     log = open(f"/tmp/{test_engine.PREFIX}http-load-{port}.log", "wb")  # noqa: SIM115 - closed below
@@ -428,7 +424,9 @@ def load_targets(client: docker.DockerClient, image: str, count: int = 4) -> lis
             image,
             ["sh", "-c", "for i in $(seq 1 50); do echo line $i; done; sleep 3600"],
             detach=True,
-            name=f"{test_engine.PREFIX}load-target-{uuid.uuid4().hex[:6]}",
+            # Labelled (removed by label); the name does not start with the prefix, so a neighbouring
+            # test session cleaning up by a shorter prefix (such as the default `mcpt-`) leaves it alone.
+            name=f"load-target-{test_engine.PREFIX}{uuid.uuid4().hex[:6]}",
             labels=LABELS,
             network_mode="none",
             stop_signal="SIGKILL",  # a stopping engine does not wait 10 s for each

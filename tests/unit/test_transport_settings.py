@@ -160,6 +160,6 @@ def test_blank_token_is_refused(token: str) -> None:
 
 def test_http_limits_have_bounded_defaults() -> None:
     s = Settings()
-    assert s.http_max_sessions == 1000
+    assert s.http_max_sessions == 250
     assert s.http_session_idle_timeout == 600
     assert s.http_header_timeout == 10 and s.http_body_timeout == 30 and s.http_keep_alive_timeout == 5
