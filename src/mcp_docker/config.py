@@ -146,6 +146,26 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         1_048_576, ge=1024, description="Largest HTTP request body accepted (bytes); larger ones get 413."
     )
+    http_max_sessions: int = Field(
+        250,
+        ge=1,
+        description="Most open HTTP sessions (2025-11-25 clients; about 35 KB each); a request that would open "
+        "one more gets 503.",
+    )
+    http_session_idle_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds an HTTP session may go without a request before it is closed (its id then gets 404).",
+    )
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds an HTTP client has to send a request's headers; slower ones are cut off."
+    )
+    http_body_timeout: float = Field(
+        30.0, gt=0, description="Seconds an HTTP client has to send a request's body; slower ones get 408."
+    )
+    http_keep_alive_timeout: int = Field(
+        5, ge=1, description="Seconds an idle HTTP keep-alive connection stays open between requests."
+    )
 
     # Reliability
     max_concurrency: int = Field(
@@ -338,6 +358,16 @@ class Settings(BaseSettings):
         relative = [v for v in value if not v.startswith("/")]
         if relative:
             raise ValueError(f"roots must be absolute paths, got {relative}")
+        return value
+
+    @field_validator("http_token")
+    @classmethod
+    def _real_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "MCP_DOCKER_HTTP_TOKEN is set but empty (or only whitespace): set a real token, e.g. "
+                "`openssl rand -hex 32`, or unset it"
+            )
         return value
 
     @model_validator(mode="after")

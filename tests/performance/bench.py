@@ -2,12 +2,12 @@
 
     uv run python -m tests.performance.bench [--quick] [--json out.json]
 
-Measures, each as a median over repeated runs: cold start over stdio (spawn → initialize →
-tools/list) and the server's RSS after it; per-call latency over stdio against the same
-operation called directly with docker-py (the difference is the server's overhead); 50 and 200
-concurrent calls on one session; RSS growth over many calls; time to the first progress
-notification of a pull and a build (when those tools exist). Results are printed as a table and
-optionally written as JSON; docs/PERFORMANCE.md records them.
+Measures, each as a median over repeated runs: start-up against the bare SDK
+(startup_bench.py); per-call latency over stdio against the same operation called directly with
+docker-py (the difference is the server's overhead); 50 and 200 concurrent calls on one session;
+RSS growth over many calls; time to the first progress notification of a pull and a build (when
+those tools exist). Results are printed as a table and optionally written as JSON;
+docs/PERFORMANCE.md records them. The HTTP transport under load: load_bench.py.
 """
 
 from __future__ import annotations
@@ -116,18 +116,6 @@ def median_ms(fn: Callable[[], Any], runs: int) -> float:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return round(statistics.median(samples), 3)
-
-
-def cold_start(runs: int) -> dict[str, float]:
-    times, rss = [], []
-    for _ in range(runs):
-        server = StdioServer()
-        server.initialize()
-        server.request("tools/list")
-        times.append((time.perf_counter() - server.started) * 1000)
-        rss.append(server.rss_mb())
-        server.close()
-    return {"cold_start_ms": round(statistics.median(times), 1), "rss_after_start_mb": round(statistics.median(rss), 1)}
 
 
 def latency(client: docker.DockerClient, runs: int, image: str) -> list[dict[str, Any]]:
@@ -321,7 +309,9 @@ def main() -> int:
         },
     }
     try:
-        results["cold_start"] = cold_start(5 if args.quick else 15)
+        from tests.performance.startup_bench import startup
+
+        results["startup"] = startup(5 if args.quick else 15)
         results["latency"] = latency(client, runs, image)
         results["concurrency"] = concurrency((50, 200))
         results["memory"] = memory_growth(1000 if args.quick else 10_000)

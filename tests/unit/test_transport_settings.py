@@ -150,3 +150,16 @@ def test_cli_flags_set_transport_and_reliability_settings() -> None:
     assert s.timeout_for("docker_exec_command", long_job=False) == 5
     assert s.timeout_for("docker_list_containers", long_job=False) == 20
     assert s.timeout_for("docker_pull_image", long_job=True) == 600
+
+
+@pytest.mark.parametrize("token", ["", " ", "\t\n"])
+def test_blank_token_is_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="MCP_DOCKER_HTTP_TOKEN is set but empty"):
+        Settings(http_token=token)
+
+
+def test_http_limits_have_bounded_defaults() -> None:
+    s = Settings()
+    assert s.http_max_sessions == 250
+    assert s.http_session_idle_timeout == 600
+    assert s.http_header_timeout == 10 and s.http_body_timeout == 30 and s.http_keep_alive_timeout == 5

@@ -5,15 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from pydantic import ConfigDict
-
 from mcp_docker.safety import audit
 from mcp_docker.safety.confirmation import offers_token
 from mcp_docker.safety.levels import Level, annotations_for, refusal
 from mcp_docker.tools.declare import TOOLS, ToolSpec
 from mcp_docker.tools.host_routing import with_host_argument
-from mcp_docker.tools.schema_compaction import compact_input, shallow_output
+from mcp_docker.tools.strict_arguments import make_strict
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -69,7 +66,7 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             description=" ".join((spec.fn.__doc__ or "").split()),
             annotations=_annotations(spec, settings),
         )
-        _forbid_unknown_arguments(server, spec.name)
+        make_strict(server, spec.name)
         registered.append(spec.name)
     return registered
 
@@ -93,23 +90,3 @@ def _annotations(spec: ToolSpec, settings: Settings) -> ToolAnnotations:
 def _host_refuses(mode: str, spec: ToolSpec) -> bool:
     lowest = spec.lowest_level()
     return (mode == "ro" and lowest is not Level.SAFE) or (mode == "nd" and lowest is Level.DESTRUCTIVE)
-
-
-def _forbid_unknown_arguments(server: MCPServer, name: str) -> None:
-    """A model that passes an argument the tool does not take is told so instead of it being dropped."""
-    tool = server._tool_manager.get_tool(name)
-    if tool is None:  # pragma: no cover - just registered
-        return
-    base = tool.fn_metadata.arg_model
-    strict: type[ArgModelBase] = type(
-        base.__name__,
-        (base,),
-        {
-            "model_config": ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-            "__module__": base.__module__,
-        },
-    )
-    tool.fn_metadata.arg_model = strict
-    tool.parameters = compact_input(strict.model_json_schema(by_alias=True))
-    # Published schema only; results are still validated against the full output model.
-    tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)

@@ -1,0 +1,40 @@
+"""Unknown tool arguments are refused, not dropped: the one place that reaches into the SDK's
+registered tool (`Tool.fn_metadata.arg_model`, `Tool.parameters`).
+
+The SDK builds each tool's argument model and its JSON schema at registration. Rather than build a
+second, stricter model class and generate its schema again (a third of the registration cost),
+the SDK's own model validates with `extra="forbid"` (pydantic's per-call setting) and the published
+schema gains `additionalProperties: false`. tests/unit/test_strict_arguments.py fails loudly when
+the SDK's shape changes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from mcp_docker.tools.schema_compaction import compact_input, shallow_output
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+_validate = BaseModel.model_validate.__func__  # type: ignore[attr-defined]
+
+
+def _forbidding(cls: type[BaseModel], obj: Any, **kwargs: Any) -> BaseModel:
+    kwargs.setdefault("extra", "forbid")
+    result: BaseModel = _validate(cls, obj, **kwargs)
+    return result
+
+
+def make_strict(server: MCPServer, name: str) -> None:
+    """The registered tool `name` refuses arguments it does not take; its schemas are compacted."""
+    tool = server._tool_manager.get_tool(name)
+    if tool is None:  # pragma: no cover - just registered
+        return
+    model = tool.fn_metadata.arg_model
+    model.model_validate = classmethod(_forbidding)  # type: ignore[method-assign,assignment,arg-type]
+    tool.parameters = compact_input({**tool.parameters, "additionalProperties": False})
+    # Published schema only; results are still validated against the full output model.
+    tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)
