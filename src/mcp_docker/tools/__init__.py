@@ -65,7 +65,7 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             description=" ".join((spec.fn.__doc__ or "").split()),
             annotations=_annotations(spec, settings),
         )
-        _forbid_unknown_arguments(server, spec.name)
+        forbid_unknown_arguments(server, spec.name)
         registered.append(spec.name)
     return registered
 
@@ -91,7 +91,7 @@ def _host_refuses(mode: str, spec: ToolSpec) -> bool:
     return (mode == "ro" and lowest is not Level.SAFE) or (mode == "nd" and lowest is Level.DESTRUCTIVE)
 
 
-def _forbid_unknown_arguments(server: MCPServer, name: str) -> None:
+def forbid_unknown_arguments(server: MCPServer, name: str) -> None:
     """A model that passes an argument the tool does not take is told so instead of it being dropped."""
     tool = server._tool_manager.get_tool(name)
     if tool is None:  # pragma: no cover - just registered
