@@ -51,7 +51,9 @@ async def test_without_the_extension_the_surface_is_byte_for_byte_todays(mode: s
         async with Client(create_server(allow_settings(), apps=apps), mode=mode) as c:
             tools = (await c.list_tools()).model_dump_json(by_alias=True)
             # Per-container resources come and go with the engine's containers (neighbours' too).
-            listed = [r for r in (await c.list_resources()).resources if not str(r.uri).startswith("docker://containers/")]
+            listed = [
+                r for r in (await c.list_resources()).resources if not str(r.uri).startswith("docker://containers/")
+            ]
             resources = json.dumps([r.model_dump(mode="json", by_alias=True) for r in listed])
             lists.append((tools, resources))
     assert lists[0] == lists[1]

@@ -11,7 +11,10 @@ from mcp_docker.config import Settings
 from mcp_docker.safety.levels import Level, refusal
 
 VIEWS = {
-    "containers": ("Containers", "Live table of containers with start, stop, restart and remove (confirmed by a card)."),
+    "containers": (
+        "Containers",
+        "Live table of containers: start, stop, restart, remove (confirmed by a card).",
+    ),
     "logs": ("Container logs", "A container's log lines with timestamps, search and follow."),
     "stats": ("Container stats", "CPU, memory, network and block I/O of a container as small live charts."),
     "compose": ("Compose project", "A Compose project's services, their containers and state."),
