@@ -153,9 +153,9 @@ await step("stats", async () => {
   await open("docker_container_stats", { container: plan.stats });
   const cpu = view().locator('svg[data-chart="cpu"] polyline');
   await cpu.first().waitFor({ state: "attached", ...T });
-  for (let i = 0; i < 100 && Number(await cpu.getAttribute("data-points")) < 4; i++) await page.waitForTimeout(200);
+  for (let i = 0; i < 100 && Number(await cpu.getAttribute("data-points")) < 6; i++) await page.waitForTimeout(200);
   const points = await cpu.getAttribute("points");
-  check("stats", points.split(" ").length >= 4, points);
+  check("stats", points.split(" ").length >= 6, points);
   await both("stats");
 });
 await step("narrow", async () => {

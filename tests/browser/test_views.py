@@ -110,6 +110,8 @@ def test_views_in_a_real_browser(
     stop = run_container(name=unique("stop"), labels=labels)
     remove = run_container(name=unique("remove"), labels=labels)
     keep = run_container(name=unique("keep"), labels=labels)
+    busy = "while :; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo tick > /tmp/t; sleep 0.5; done"
+    stats = run_container(["sh", "-c", busy], name=unique("busy"), labels=labels)
     assert wait_until(lambda: needle.encode() in web.logs()), "the container did not print its lines"
     screenshots = Path(os.environ.get("MCPT_SCREENSHOTS") or tmp_path / "shots")
     everything = tmp_path / "shots"
@@ -120,12 +122,12 @@ def test_views_in_a_real_browser(
         "chromium": chromium(),
         "width": 860,
         "label": f"mcp-docker.test-group={group}",
-        "listed": [web.name, stop.name, remove.name, keep.name],
+        "listed": [web.name, stop.name, remove.name, keep.name, stats.name],
         "stop": stop.name,
         "remove": remove.name,
         "keep": keep.name,
         "logs": web.name,
-        "stats": web.name,
+        "stats": stats.name,
         "needle": needle,
         "payload": PAYLOAD,
         "screenshots": str(everything),
