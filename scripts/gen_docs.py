@@ -384,7 +384,7 @@ def render_views() -> list[str]:
     for binding in apps.tools():
         doc = " ".join((binding.fn.__doc__ or "").split())
         out.append(f"- `{binding.kwargs['name']}`: {doc}")
-    return out + [""]
+    return [*out, ""]
 
 
 def anchor(title: str) -> str:
