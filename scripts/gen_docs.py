@@ -378,7 +378,7 @@ def render_views() -> list[str]:
         out.append(f"| `{uri(name)}` ({title}) | `{shown[uri(name)]}` | {cell(description)} |")
     out += [
         "",
-        "App-only tools (`visibility: [\"app\"]`: hosts keep them from the model; only where removal is allowed):",
+        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where removal is allowed):',
         "",
     ]
     for binding in apps.tools():
