@@ -352,7 +352,39 @@ def render_api(surface: Surface | None = None) -> str:
             out.append("")
     else:
         out += ["None yet.", ""]
+    out += render_views()
     return "\n".join(out).rstrip() + "\n"
+
+
+def render_views() -> list[str]:
+    """The MCP Apps views and the app-only tools: offered only to clients that negotiate the extension."""
+
+    from mcp_docker.apps.registration import BOUND_VIEWS, VIEWS, build_apps, uri
+    from mcp_docker.config import Settings
+
+    apps = build_apps(Settings(destructive="confirm"))
+    out = [
+        "## MCP Apps views",
+        "",
+        "Offered only to clients that negotiate the `io.modelcontextprotocol/ui` extension (the tools below get "
+        "`_meta.ui.resourceUri`; other clients see none of this). Each view is a `ui://` resource served as "
+        "`text/html;profile=mcp-app` with a CSP that allows no network.",
+        "",
+        "| view | shows the result of | what it does |",
+        "|---|---|---|",
+    ]
+    shown = {v: t for t, v in BOUND_VIEWS.items()}
+    for name, (title, description) in VIEWS.items():
+        out.append(f"| `{uri(name)}` ({title}) | `{shown[uri(name)]}` | {cell(description)} |")
+    out += [
+        "",
+        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where removal is allowed):',
+        "",
+    ]
+    for binding in apps.tools():
+        doc = " ".join((binding.fn.__doc__ or "").split())
+        out.append(f"- `{binding.kwargs['name']}`: {doc}")
+    return [*out, ""]
 
 
 def anchor(title: str) -> str:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from mcp.server import MCPServer
 
 from mcp_docker import __version__
+from mcp_docker.apps import apps_gate, build_apps
 from mcp_docker.config import Settings
 from mcp_docker.docker.client import Engine
 from mcp_docker.prompts import register_prompts
@@ -18,6 +19,7 @@ from mcp_docker.resources import register_completions, register_resources
 from mcp_docker.safety.confirm_tokens import ConfirmTokens
 from mcp_docker.state import AppState
 from mcp_docker.tools import register_tools
+from mcp_docker.tools.strict_arguments import make_strict
 from mcp_docker.utils.logger import logger
 
 INSTRUCTIONS = """\
@@ -32,8 +34,11 @@ in the conversation. The operator's policy refuses privileged containers, host n
 mounts unless allowed; when a tool refuses, its message names the setting involved."""
 
 
-def create_server(settings: Settings | None = None, engine: Engine | None = None) -> MCPServer[AppState]:
-    """A server with every tool the settings allow, using `engine` (or one found like the docker CLI)."""
+def create_server(
+    settings: Settings | None = None, engine: Engine | None = None, *, apps: bool = True
+) -> MCPServer[AppState]:
+    """A server with every tool the settings allow, using `engine` (or one found like the docker CLI);
+    `apps=False` leaves out the MCP Apps extension (tests compare the surface a plain client sees)."""
     settings = settings or Settings()
     # One store per server, outside the lifespan: a token outlives the session (2026-07-28 has none).
     tokens = ConfirmTokens(settings.confirm_ttl)
@@ -57,6 +62,7 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
             for e in {id(x): x for x in [*named.values(), eng] if x is not engine}.values():
                 e.close()
 
+    extension = build_apps(settings) if apps else None
     server: MCPServer[AppState] = MCPServer(
         "mcp-docker",
         title="Docker",
@@ -64,7 +70,13 @@ def create_server(settings: Settings | None = None, engine: Engine | None = None
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,
+        extensions=[extension] if extension else [],  # MCP Apps views (see apps_gate)
     )
+    if extension is not None:
+        app_only = {binding.kwargs["name"] for binding in extension.tools()}
+        for name in app_only:
+            make_strict(server, name)
+        server.middleware.append(apps_gate(app_only))  # clients without the extension see today's surface
     names = register_tools(server, settings)
     watchers = register_resources(server)
     register_completions(server)
