@@ -337,6 +337,12 @@ async def gated_engine(eng: Engine) -> AsyncIterator[GatedEngine]:
                 yield gate
             finally:
                 tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The task group wraps what the block raised (a tool's own error, a timeout): pass it on as it was,
+        # so the tool's error mapping sees it.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
         await listener.aclose()
         shutil.rmtree(directory, ignore_errors=True)
