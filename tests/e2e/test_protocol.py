@@ -62,7 +62,7 @@ async def test_annotations_follow_levels(mode: str) -> None:
         tools = {t.name: t for t in (await c.list_tools()).tools}
     assert tools["docker_list_containers"].annotations.read_only_hint is True
     assert tools["docker_remove_container"].annotations.destructive_hint is True
-    assert tools["docker_remove_container"].annotations.read_only_hint is False
+    assert not tools["docker_remove_container"].annotations.read_only_hint  # false: the spec default, left out
     assert tools["docker_start_container"].annotations.destructive_hint is False
     assert tools["docker_exec_command"].annotations.destructive_hint is True
 

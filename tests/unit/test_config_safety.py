@@ -53,13 +53,11 @@ def test_bad_settings_are_errors() -> None:
 
 def test_annotations_from_levels() -> None:
     safe = annotations_for(Level.SAFE, "List")
-    assert (safe.read_only_hint, safe.destructive_hint, safe.idempotent_hint) == (True, None, True)
+    # Hints equal to the spec's defaults, or meaningless for the level, are left out (None).
+    assert (safe.read_only_hint, safe.destructive_hint, safe.idempotent_hint) == (True, None, None)
     moderate = annotations_for(Level.MODERATE, "Start", idempotent=True)
-    assert (moderate.read_only_hint, moderate.destructive_hint, moderate.idempotent_hint) == (
-        False,
-        False,
-        True,
-    )
+    assert (moderate.read_only_hint, moderate.destructive_hint, moderate.idempotent_hint) == (None, False, True)
+    assert annotations_for(Level.MODERATE, "Create").idempotent_hint is None
     destructive = annotations_for(Level.DESTRUCTIVE, "Remove")
     assert destructive.destructive_hint is True
     assert annotations_for(Level.MODERATE, "Exec", destructive_hint=True).destructive_hint is True

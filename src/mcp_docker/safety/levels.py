@@ -29,15 +29,19 @@ def annotations_for(
     open_world: bool = False,
     destructive_hint: bool | None = None,
 ) -> ToolAnnotations:
-    """MCP annotations derived from a level; `destructive_hint` only for tools whose effect depends on input."""
+    """MCP annotations derived from a level; `destructive_hint` only for tools whose effect depends on input.
+
+    Hints that say what the spec's defaults say are left out (tools/list is a budget): readOnlyHint false,
+    and idempotentHint where it is false or has no meaning (read-only tools). destructiveHint is always
+    given for tools that change state, and openWorldHint (default true) always."""
     read_only = level is Level.SAFE
     return ToolAnnotations(
         title=title,
-        read_only_hint=read_only,
+        read_only_hint=True if read_only else None,
         destructive_hint=None
         if read_only
         else (destructive_hint if destructive_hint is not None else level is Level.DESTRUCTIVE),
-        idempotent_hint=True if read_only else idempotent,
+        idempotent_hint=True if (idempotent and not read_only) else None,
         open_world_hint=open_world,
     )
 

@@ -1,9 +1,13 @@
 """Smaller tool schemas for tools/list: a model's context is a budget (see tests/e2e/test_budget.py).
 
-Input schemas keep every parameter, type, description and default, minus pydantic's generated
-titles and `default: null`, with `anyOf [T, null]` written as `type: [T, "null"]`. Output schemas keep each top-level
-field and its JSON type; nested structure is left to the structured content itself (the server
-still validates every result against the full pydantic model).
+Input schemas keep every parameter, type, description, default and constraint, minus pydantic's
+generated titles, `default: null` and the docstrings of nested models; an optional parameter (not
+required, no default) is published without its `null` alternative, since leaving it out says the same
+(the server still accepts an explicit null); other `anyOf [T, null]` are written as `type: [T, "null"]`.
+
+Output schemas name each top-level field and nothing more: the field names tell a model what comes
+back, the structured content itself carries the values, and docs/API.md gives every field's type and
+meaning. The server still validates every result against the full pydantic model.
 """
 
 from __future__ import annotations
@@ -37,26 +41,43 @@ def compact_input(schema: Any, _names: bool = False) -> Any:
     return out
 
 
-def _json_type(prop: dict[str, Any]) -> list[str]:
-    if "$ref" in prop:
-        return ["object"]
-    if "anyOf" in prop:
-        types: list[str] = []
-        for option in prop["anyOf"]:
-            types.extend(t for t in _json_type(option) if t not in types)
-        return types
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional property's schema without its null alternative (leaving it out is how to say null)."""
+    if "default" in prop:
+        return prop
     kind = prop.get("type")
-    if isinstance(kind, list):
-        return [str(k) for k in kind]
-    return [str(kind)] if kind else []
+    if isinstance(kind, list) and "null" in kind:
+        rest = [k for k in kind if k != "null"]
+        return {**prop, "type": rest[0] if len(rest) == 1 else rest}
+    options = prop.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        if len(rest) == 1:
+            return {**{k: v for k, v in prop.items() if k != "anyOf"}, **rest[0]}
+        return {**prop, "anyOf": rest}
+    return prop
+
+
+def optional_without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """Apply `_without_null` to the optional properties of an object schema and of its nested models
+    (whose own docstrings are dropped: the parameter that uses them says what they are for)."""
+    required = set(schema.get("required", []))
+    out = dict(schema)
+    if isinstance(schema.get("properties"), dict):
+        out["properties"] = {
+            name: prop if name in required or not isinstance(prop, dict) else _without_null(prop)
+            for name, prop in schema["properties"].items()
+        }
+    if isinstance(schema.get("$defs"), dict):
+        out["$defs"] = {
+            name: optional_without_null({k: v for k, v in sub.items() if k != "description"})
+            for name, sub in schema["$defs"].items()
+        }
+    return out
 
 
 def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Top-level fields with their JSON types; no nested definitions."""
+    """The top-level fields, by name (an empty schema each: any value validates)."""
     if not schema:
         return schema
-    props: dict[str, Any] = {}
-    for name, prop in (schema.get("properties") or {}).items():
-        types = _json_type(prop)
-        props[name] = {"type": types[0] if len(types) == 1 else types} if types else {}
-    return {"type": "object", "properties": props}
+    return {"type": "object", "properties": {name: {} for name in schema.get("properties") or {}}}
