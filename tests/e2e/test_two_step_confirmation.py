@@ -214,15 +214,12 @@ async def test_volume_prune_through_the_token_lists_what_goes(
     for name in names:
         docker_client.volumes.create(name, labels={**TEST_LABELS, "group": group})
     filters: dict[str, Any] = {"label": f"group={group}"}
-    if _api_at_least(docker_client, 1.42):
-        filters["all"] = "true"  # since API 1.42 only anonymous volumes go without it
+    args = {"filters": filters, "all": True}  # named volumes go only with all=true, on every engine
     async with connect(transport, mode) as client:
-        first = error_text(await client.call_tool("docker_prune_volumes", {"filters": filters}))
+        first = error_text(await client.call_tool("docker_prune_volumes", args))
         assert "Would be removed now (2)" in first and all(n in first for n in names)
         assert {v.name for v in docker_client.volumes.list(filters={"label": f"group={group}"})} == set(names)
-        done = structured(
-            await client.call_tool("docker_prune_volumes", {"filters": filters, "confirm_token": token_of(first)})
-        )
+        done = structured(await client.call_tool("docker_prune_volumes", {**args, "confirm_token": token_of(first)}))
     assert all(n in json.dumps(done) for n in names)
     assert docker_client.volumes.list(filters={"label": f"group={group}"}) == []
 
