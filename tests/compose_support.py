@@ -14,7 +14,11 @@ import pytest
 
 from tests.engine import PREFIX, TEST_LABEL, TEST_LABEL_VALUE
 
-CLIS = ["v1", "v2"]  # both are on these machines: /usr/bin/docker-compose and the `docker compose` plugin
+CLIS = [
+    pytest.param("v1", marks=pytest.mark.engine_feature("compose-v1")),
+    pytest.param("v2", marks=pytest.mark.engine_feature("compose-v2")),
+]
+"""Each Compose CLI where the engine under test uses it (old engine: v1; current engine: v2); CI runs both."""
 
 
 @dataclass

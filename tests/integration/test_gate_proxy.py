@@ -42,8 +42,8 @@ def _has_buildx() -> bool:
 
 
 CLIS = [
-    pytest.param(("docker", "compose"), id="compose-v2"),
-    pytest.param(("docker-compose",), id="compose-v1"),
+    pytest.param(("docker", "compose"), id="compose-v2", marks=pytest.mark.engine_feature("compose-v2")),
+    pytest.param(("docker-compose",), id="compose-v1", marks=pytest.mark.engine_feature("compose-v1")),
 ]
 
 
@@ -222,6 +222,7 @@ async def test_exec_hijack_and_keep_alive_go_through(
     assert len(gate.refusals) == 1
 
 
+@pytest.mark.engine_feature("buildkit")
 async def test_buildx_builds_through_the_gate(
     engine: Engine, tmp_path: Path, docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str]
 ) -> None:
