@@ -378,3 +378,17 @@ class MountSpec(BaseModel):
             driver=self.driver,
             driver_opts=dict(self.driver_opts or {}),
         )
+
+
+def container_state(api: Any, container: str) -> ContainerState:
+    """A container's state now, as the lifecycle tools return it."""
+    data = api.inspect_container(container)
+    state = data["State"]
+    return ContainerState(
+        id=data["Id"][:12],
+        name=data["Name"].lstrip("/"),
+        state=state["Status"],
+        exit_code=state.get("ExitCode"),
+        started_at=state.get("StartedAt"),
+        health=(state.get("Health") or {}).get("Status"),
+    )

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine
-from mcp_docker.tools.container_models import ContainerState
+from mcp_docker.tools.container_models import ContainerState, container_state
 from mcp_docker.tools.container_ops_models import Process, ProcessList, RenamedContainer, UpdatedContainer, signal_name
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import ContainerRef
@@ -24,19 +24,6 @@ _COLUMNS = {
     "mem": ("%MEM",),
     "command": ("COMMAND", "CMD"),
 }
-
-
-def container_state(api: Any, container: str) -> ContainerState:
-    data = api.inspect_container(container)
-    state = data["State"]
-    return ContainerState(
-        id=data["Id"][:12],
-        name=data["Name"].lstrip("/"),
-        state=state["Status"],
-        exit_code=state.get("ExitCode"),
-        started_at=state.get("StartedAt"),
-        health=(state.get("Health") or {}).get("Status"),
-    )
 
 
 def _processes(top: dict[str, Any]) -> list[Process]:

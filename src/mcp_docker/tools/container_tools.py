@@ -26,6 +26,7 @@ from mcp_docker.tools.container_models import (
     MountSpec,
     RemovedContainer,
     container_details,
+    container_state,
     container_summary,
     format_ports,
 )
@@ -255,16 +256,7 @@ def docker_create_container(
 
 
 def _state(ctx: Ctx, container: str) -> ContainerState:
-    data = engine(ctx).api.inspect_container(container)
-    state = data["State"]
-    return ContainerState(
-        id=data["Id"][:12],
-        name=data["Name"].lstrip("/"),
-        state=state["Status"],
-        exit_code=state.get("ExitCode"),
-        started_at=state.get("StartedAt"),
-        health=(state.get("Health") or {}).get("Status"),
-    )
+    return container_state(engine(ctx).api, container)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Start container", subject="container", idempotent=True)
