@@ -154,8 +154,7 @@ async def docker_pull_image(
     tag: Tag = None,
     platform: Annotated[str | None, Field(description="Platform, e.g. 'linux/amd64', 'linux/arm64'.")] = None,
 ) -> PulledImage:
-    """Pull an image from its registry, sending progress (layers, bytes) as it goes; ends with the digest,
-    id and size. Credentials: the server user's `docker login`."""
+    """Pull an image with progress; credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
     api = engine(ctx).api
     reference = f"{repo}@{tag}" if ":" in tag else f"{repo}:{tag}"
@@ -185,8 +184,7 @@ async def docker_push_image(
     image: Annotated[str, Field(description="Local image named for its registry: 'registry:5000/app'.")],
     tag: Tag = None,
 ) -> PushedImage:
-    """Push a local image to the registry its name points at, sending progress (layers, bytes); ends with
-    the digest. Tag it for the registry first (docker_tag_image). Credentials: the server user's `docker login`."""
+    """Push a local image (tagged for its registry) with progress; credentials: the server's `docker login`."""
     repo, tag = _reference(image, tag)
     if ":" in tag:
         raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
@@ -232,9 +230,7 @@ async def docker_build_image(
     target: Annotated[str | None, Field(description="Stage to stop at.")] = None,
     nocache: Annotated[bool, Field(description="No build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory (under an allowed root) on the server's machine (BuildKit
-    if available, else classic), sending each step as progress; returns the image id, tags,
-    builder and log tail. A failed build is an error naming the failing step and its output."""
+    """Build an image from a server-side context under an allowed root, with progress; a failure names the step."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path)
@@ -333,8 +329,7 @@ def docker_tag_image(
     repository: Annotated[str, Field(description="e.g. 'localhost:5000/app'.")],
     tag: Annotated[str | None, Field(description="New tag.")] = None,
 ) -> TaggedImage:
-    """Give a local image another name (repository:tag), e.g. to push it to a registry. Moving a name that
-    points at another image needs the user's confirmation."""
+    """Give a local image another repository:tag; moving a name off another image needs confirmation."""
     image = validation.image_reference(image)
     repo, tag = _reference(repository, tag)
     if ":" in tag:
@@ -370,8 +365,7 @@ def docker_prune_images(
         Field(description="e.g. {'label!': 'keep'}, {'until': '24h'}."),
     ] = None,
 ) -> PruneResult:
-    """Remove unused images (dangling ones; every unused one with all=true); returns what was removed and
-    the space reclaimed."""
+    """Remove unused (by default dangling) images; returns them and the space reclaimed."""
     prune_filters: dict[str, Any] = dict(filters or {})
     if "dangling" in prune_filters and all:
         raise ValidationError("Pass either all=true or a 'dangling' filter, not both.")
