@@ -90,7 +90,7 @@ def docker_list_containers(
     filters: Filters = None,
     limit: Limit = 50,
 ) -> ContainerList:
-    """List containers (running ones unless all=true) as compact summaries: id, name, image, state, ports."""
+    """List containers (running unless all=true): id, name, image, state, ports."""
     rows = engine(ctx).api.containers(all=all, filters=normalise_filters(filters))
     items = [container_summary(row) for row in rows[:limit]]
     return ContainerList(containers=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
@@ -100,7 +100,7 @@ def docker_list_containers(
 def docker_inspect_container(
     ctx: Ctx,
     container: ContainerRef,
-    full: Annotated[bool, Field(description="Add the engine's raw document (env values still redacted).")] = False,
+    full: Annotated[bool, Field(description="Add the engine's raw document (env redacted).")] = False,
 ) -> ContainerDetails:
     """Show a container's configuration and state: image, command, env (values redacted), ports, mounts,
     networks, restart policy, limits, health."""
@@ -257,21 +257,21 @@ def _state(ctx: Ctx, container: str) -> ContainerState:
 
 @docker_tool(Level.MODERATE, "containers", title="Start container", subject="container", idempotent=True)
 def docker_start_container(ctx: Ctx, container: ContainerRef) -> ContainerState:
-    """Start a stopped or created container; returns its state afterwards."""
+    """Start a stopped or created container; returns its state."""
     engine(ctx).api.start(container)
     return _state(ctx, container)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Stop container", subject="container", idempotent=True)
 def docker_stop_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
-    """Stop a running container (SIGTERM, then SIGKILL after `timeout` seconds); returns its state afterwards."""
+    """Stop a container (SIGTERM, SIGKILL after `timeout`); returns its state."""
     engine(ctx).api.stop(container, timeout=timeout)
     return _state(ctx, container)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Restart container", subject="container")
 def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
-    """Restart a container (stop with `timeout`, then start); returns its state afterwards."""
+    """Restart a container (stop with `timeout`, start); returns its state."""
     engine(ctx).api.restart(container, timeout=timeout)
     return _state(ctx, container)
 
@@ -301,8 +301,8 @@ def _removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
 def docker_remove_container(
     ctx: Ctx,
     container: ContainerRef,
-    force: Annotated[bool, Field(description="Kill and remove a running container.")] = False,
-    volumes: Annotated[bool, Field(description="Also remove the container's anonymous volumes.")] = False,
+    force: Annotated[bool, Field(description="Kill it if running.")] = False,
+    volumes: Annotated[bool, Field(description="Also its anonymous volumes.")] = False,
 ) -> RemovedContainer:
     """Remove a container; its writable layer is lost. A running one needs force=true."""
     api = engine(ctx).api
