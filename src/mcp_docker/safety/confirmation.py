@@ -30,7 +30,7 @@ from mcp_docker.utils.errors import UnsafeOperation
 
 TOKEN = "confirm_token"  # noqa: S105 - an argument name
 """The visible argument of the two-step confirmation."""
-TOKEN_DESCRIPTION = "Only from the previous call's result, after the user agreed."  # noqa: S105
+TOKEN_DESCRIPTION = "Only from the previous call's result, once agreed."  # noqa: S105
 
 
 class Confirmation(BaseModel):

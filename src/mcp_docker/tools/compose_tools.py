@@ -197,32 +197,21 @@ async def docker_compose_operations(
     ctx: Ctx,
     action: Annotated[
         Action,
-        Field(
-            description="up (create and start, detached), down (stop and remove containers and networks), ps, "
-            "logs, config (the resolved file), pull, build, start, stop, restart."
-        ),
+        Field(description="up is detached; down removes containers and networks; config: resolved file."),
     ],
-    project_dir: Annotated[
-        str | None, Field(description="Project directory on the server's machine (holds compose.yaml).")
-    ] = None,
+    project_dir: Annotated[str | None, Field(description="Server-side directory holding compose.yaml.")] = None,
     files: Annotated[
         list[str] | None,
-        Field(description="Compose files on the server's machine; relative paths are taken from project_dir."),
+        Field(description="Compose files; relative to project_dir."),
     ] = None,
-    project_name: Annotated[
-        str | None, Field(description="Project name (lowercase letters, digits, '-', '_'); default: the directory.")
-    ] = None,
-    services: Annotated[list[str] | None, Field(description="Only these services (not for down/config).")] = None,
-    remove_volumes: Annotated[
-        bool, Field(description="down only: also remove the project's named and anonymous volumes (data lost).")
-    ] = False,
-    build: Annotated[bool, Field(description="up only: build images before starting.")] = False,
-    tail: Annotated[int, Field(description="logs only: last N lines per service.", ge=0, le=10000)] = 100,
-    timeout: Annotated[float, Field(description="Seconds the CLI may run before it is stopped.", gt=0, le=3600)] = 600,
+    project_name: Annotated[str | None, Field(description="[a-z0-9_-]; default: the directory.")] = None,
+    services: Annotated[list[str] | None, Field(description="Only these (not down/config).")] = None,
+    remove_volumes: Annotated[bool, Field(description="down: also remove its volumes (data lost).")] = False,
+    build: Annotated[bool, Field(description="up: build images first.")] = False,
+    tail: Annotated[int, Field(description="logs: lines per service.", ge=0, le=10000)] = 100,
+    timeout: Annotated[float, Field(description="Seconds before the CLI is stopped.", gt=0, le=3600)] = 600,
 ) -> ComposeResult:
-    """Run a Compose action on a project (a directory and/or compose files under the allowed roots). ps, logs,
-    config read; up, pull, build, start, stop, restart change state; down removes containers and networks
-    (volumes only with remove_volumes=true). up/build follow the Compose policy (allow-listed keys)."""
+    """Run a Compose action on a project under the allowed roots; up/build follow the Compose policy."""
     if project_name is not None and not _PROJECT.match(project_name):
         raise ValidationError(
             f"Invalid project name {project_name!r}: use lowercase letters, digits, '-' and '_', starting with a "

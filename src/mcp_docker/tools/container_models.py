@@ -331,16 +331,12 @@ class MountSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["bind", "volume", "tmpfs"] = Field(
-        "volume", description="bind (a host path: refused outside MCP_DOCKER_ALLOWED_BIND_ROOTS), volume or tmpfs."
-    )
-    source: str | None = Field(None, description="Host path (bind) or volume name (volume); none for tmpfs.")
-    target: str = Field(description="Absolute path inside the container.", min_length=1)
+    type: Literal["bind", "volume", "tmpfs"] = Field("volume", description="bind: host path under an allowed root.")
+    source: str | None = Field(None, description="Host path or volume name.")
+    target: str = Field(description="Absolute container path.", min_length=1)
     read_only: bool = Field(False, description="Mount read-only.")
-    driver: str | None = Field(None, description="Volume driver (type=volume only).")
-    driver_opts: dict[str, str] | None = Field(
-        None, description="Volume driver options (type=volume only); binds in disguise are policy-checked."
-    )
+    driver: str | None = Field(None, description="Volume driver.")
+    driver_opts: dict[str, str] | None = Field(None, description="Policy-checked.")
 
     @model_validator(mode="before")
     @classmethod

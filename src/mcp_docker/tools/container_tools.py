@@ -39,7 +39,7 @@ from mcp_docker.utils.output import clean_text, engine_text, parse_time
 if TYPE_CHECKING:
     from mcp_docker.docker.client import Engine
 
-StopTimeout = Annotated[int, Field(description="Seconds to wait before killing the container.", ge=0, le=3600)]
+StopTimeout = Annotated[int, Field(description="Seconds before SIGKILL.", ge=0, le=3600)]
 
 
 class VolumeBind(BaseModel):
@@ -91,7 +91,7 @@ def docker_list_containers(
     filters: Filters = None,
     limit: Limit = 50,
 ) -> ContainerList:
-    """List containers (running ones unless all=true) as compact summaries: id, name, image, state, ports."""
+    """List containers (running unless all=true): id, name, image, state, ports."""
     rows = engine(ctx).api.containers(all=all, filters=normalise_filters(filters))
     items = [container_summary(row) for row in rows[:limit]]
     return ContainerList(containers=items, total=len(rows), limit=limit, truncated=len(rows) > limit)
@@ -101,7 +101,7 @@ def docker_list_containers(
 def docker_inspect_container(
     ctx: Ctx,
     container: ContainerRef,
-    full: Annotated[bool, Field(description="Add the engine's raw document (env values still redacted).")] = False,
+    full: Annotated[bool, Field(description="Add the engine's raw document (env redacted).")] = False,
 ) -> ContainerDetails:
     """Show a container's configuration and state: image, command, env (values redacted), ports, mounts,
     networks, restart policy, limits, health."""
@@ -112,64 +112,52 @@ def docker_inspect_container(
 @docker_tool(Level.MODERATE, "containers", title="Create container")
 def docker_create_container(
     ctx: Ctx,
-    image: Annotated[str, Field(description="Image reference, e.g. 'nginx:1.27'. It must already be local.")],
+    image: Annotated[str, Field(description="Local image, e.g. 'nginx:1.27'.")],
     name: Annotated[str | None, Field(description="Container name.")] = None,
     command: Annotated[
         list[str] | str | None,
-        Field(description="Command: a list of arguments, or a string split like a shell would (never run by one)."),
+        Field(description="Argument list, or a string split shell-style (no shell)."),
     ] = None,
     entrypoint: Annotated[list[str] | str | None, Field(description="Override the image's entrypoint.")] = None,
     environment: Annotated[dict[str, str] | None, Field(description="Environment variables.")] = None,
     ports: Annotated[
         dict[str, int | str | None] | None,
-        Field(
-            description="Published ports, container port to host: {'80/tcp': 8080}. A host port without an "
-            "address is published on 127.0.0.1; use '0.0.0.0:8080' to publish on every interface; null "
-            "picks a free port."
-        ),
+        Field(description="{'80/tcp': 8080}: bare host ports bind 127.0.0.1; '0.0.0.0:8080' for all; null: any free."),
     ] = None,
     volumes: Annotated[
         list[str] | dict[str, str | VolumeBind] | None,
-        Field(
-            description="'source:target[:ro]' entries: a named volume ('data:/data') or a host path (needs an "
-            "allowed root); or a mapping {source: target} / {source: {'bind': target, 'mode': 'ro'}}."
-        ),
+        Field(description="'src:target[:ro]' (volume name, or host path under an allowed root) or {src: target}."),
     ] = None,
     mounts: Annotated[
         list[MountSpec] | None,
-        Field(description="Mounts in the API's form: bind, volume (with driver options) or tmpfs."),
+        Field(description="API-form mounts: bind, volume or tmpfs."),
     ] = None,
-    network: Annotated[str | None, Field(description="Network to attach the container to.")] = None,
+    network: Annotated[str | None, Field(description="Network to join.")] = None,
     labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
     restart_policy: Annotated[
         str | None, Field(description="no, always, unless-stopped, on-failure or on-failure:N.")
     ] = None,
     mem_limit: Annotated[str | None, Field(description="Memory limit, e.g. '512m', '2g'.")] = None,
     cpus: Annotated[float | None, Field(description="CPU limit in cores, e.g. 1.5.", gt=0, le=1024)] = None,
-    working_dir: Annotated[str | None, Field(description="Working directory inside the container.")] = None,
+    working_dir: Annotated[str | None, Field(description="Working directory.")] = None,
     user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
-    start: Annotated[bool, Field(description="Start the container right after creating it.")] = False,
-    privileged: Annotated[bool, Field(description="Full access to the host. Refused unless allowed.")] = False,
-    cap_add: Annotated[list[str] | None, Field(description="Added Linux capabilities. Policy-checked.")] = None,
+    start: Annotated[bool, Field(description="Start it after creating.")] = False,
+    privileged: Annotated[bool, Field(description="Refused unless allowed.")] = False,
+    cap_add: Annotated[list[str] | None, Field(description="Capabilities; policy-checked.")] = None,
     network_mode: Annotated[
         str | None,
-        Field(description="bridge, none, a network name; host/container:* are refused unless allowed."),
+        Field(description="bridge, none, a network; host/container:* refused unless allowed."),
     ] = None,
-    pid_mode: Annotated[str | None, Field(description="PID namespace ('host' is refused unless allowed).")] = None,
-    ipc_mode: Annotated[str | None, Field(description="IPC namespace ('host' is refused unless allowed).")] = None,
-    uts_mode: Annotated[str | None, Field(description="UTS namespace ('host' is refused unless allowed).")] = None,
-    userns_mode: Annotated[str | None, Field(description="User namespace ('host' is refused unless allowed).")] = None,
-    cgroupns: Annotated[
-        str | None, Field(description="Cgroup namespace: private ('host' is refused unless allowed).")
-    ] = None,
-    devices: Annotated[list[str] | None, Field(description="Host devices. Refused unless allowed.")] = None,
-    security_opt: Annotated[
-        list[str] | None, Field(description="Security options; unconfining ones are refused unless allowed.")
-    ] = None,
+    pid_mode: Annotated[str | None, Field(description="'host' refused unless allowed.")] = None,
+    ipc_mode: Annotated[str | None, Field(description="'host' refused unless allowed.")] = None,
+    uts_mode: Annotated[str | None, Field(description="'host' refused unless allowed.")] = None,
+    userns_mode: Annotated[str | None, Field(description="'host' refused unless allowed.")] = None,
+    cgroupns: Annotated[str | None, Field(description="'host' refused unless allowed.")] = None,
+    devices: Annotated[list[str] | None, Field(description="Refused unless allowed.")] = None,
+    security_opt: Annotated[list[str] | None, Field(description="Unconfining ones refused unless allowed.")] = None,
 ) -> CreatedContainer:
-    """Create a container from a local image (and start it when start=true). The operator's policy refuses
-    privileged mode, host namespaces, devices, unconfined security options and host bind mounts unless
-    allowed."""
+    """Create a container from a local image; policy refuses privileged, host namespaces, devices,
+    unconfined security options and host binds unless allowed."""
     image = validation.image_reference(image)
     if name is not None:
         name = validation.container_name(name)
@@ -261,21 +249,21 @@ def _state(ctx: Ctx, container: str) -> ContainerState:
 
 @docker_tool(Level.MODERATE, "containers", title="Start container", subject="container", idempotent=True)
 def docker_start_container(ctx: Ctx, container: ContainerRef) -> ContainerState:
-    """Start a stopped or created container; returns its state afterwards."""
+    """Start a stopped or created container; returns its state."""
     engine(ctx).api.start(container)
     return _state(ctx, container)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Stop container", subject="container", idempotent=True)
 def docker_stop_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
-    """Stop a running container (SIGTERM, then SIGKILL after `timeout` seconds); returns its state afterwards."""
+    """Stop a container (SIGTERM, SIGKILL after `timeout`); returns its state."""
     engine(ctx).api.stop(container, timeout=timeout)
     return _state(ctx, container)
 
 
 @docker_tool(Level.MODERATE, "containers", title="Restart container", subject="container")
 def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTimeout = 10) -> ContainerState:
-    """Restart a container (stop with `timeout`, then start); returns its state afterwards."""
+    """Restart a container (stop with `timeout`, start); returns its state."""
     engine(ctx).api.restart(container, timeout=timeout)
     return _state(ctx, container)
 
@@ -305,8 +293,8 @@ def _removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
 def docker_remove_container(
     ctx: Ctx,
     container: ContainerRef,
-    force: Annotated[bool, Field(description="Kill and remove a running container.")] = False,
-    volumes: Annotated[bool, Field(description="Also remove the container's anonymous volumes.")] = False,
+    force: Annotated[bool, Field(description="Kill it if running.")] = False,
+    volumes: Annotated[bool, Field(description="Also its anonymous volumes.")] = False,
 ) -> RemovedContainer:
     """Remove a container; its writable layer is lost. A running one needs force=true."""
     api = engine(ctx).api
@@ -319,18 +307,15 @@ def docker_remove_container(
 def docker_container_logs(
     ctx: Ctx,
     container: ContainerRef,
-    tail: Annotated[int | None, Field(description="Last N lines (null: all, still size-bounded).", ge=0)] = 100,
-    since: Annotated[
-        str | None, Field(description="Start: RFC 3339, Unix seconds, or a duration ago like '10m'.")
-    ] = None,
-    until: Annotated[str | None, Field(description="End: RFC 3339, Unix seconds, or a duration ago.")] = None,
-    timestamps: Annotated[bool, Field(description="Prefix each line with its timestamp.")] = False,
-    grep: Annotated[str | None, Field(description="Only lines matching this regular expression.")] = None,
+    tail: Annotated[int | None, Field(description="Last N lines; null: all.", ge=0)] = 100,
+    since: Annotated[str | None, Field(description="RFC 3339, Unix seconds or duration ago ('10m').")] = None,
+    until: Annotated[str | None, Field(description="Like since.")] = None,
+    timestamps: Annotated[bool, Field(description="Timestamp each line.")] = False,
+    grep: Annotated[str | None, Field(description="Only lines matching this regex.")] = None,
     ignore_case: Annotated[bool, Field(description="grep ignores case.")] = False,
-    follow_seconds: Annotated[float, Field(description="Also wait this long for new lines (0-60).", ge=0, le=60)] = 0,
+    follow_seconds: Annotated[float, Field(description="Seconds to wait for new lines.", ge=0, le=60)] = 0,
 ) -> LogsResult:
-    """Recent output of a container (stdout and stderr), last 100 lines by default; `grep` filters on the
-    server, `follow_seconds` waits for new lines. Text is cleaned and bounded (newest kept, `truncated`)."""
+    """A container's stdout and stderr, cleaned and size-bounded (newest kept)."""
     since_ts = parse_time(since, "since")
     until_ts = parse_time(until, "until")
     if since_ts is not None and until_ts is not None and since_ts > until_ts:
@@ -364,11 +349,11 @@ def docker_exec_command(
             "would; it is never run by a shell. Use ['sh', '-c', '...'] only if the image has a shell."
         ),
     ],
-    workdir: Annotated[str | None, Field(description="Working directory for the command.")] = None,
+    workdir: Annotated[str | None, Field(description="Working directory.")] = None,
     user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
     environment: Annotated[dict[str, str] | None, Field(description="Extra environment variables.")] = None,
 ) -> ExecResult:
-    """Run a command in a running container and return its exit code and (bounded) stdout and stderr."""
+    """Run a command in a running container: exit code, bounded stdout/stderr."""
     argv = command_argv(command, "command")
     check_exec_request(argv, settings(ctx))
     api = engine(ctx).api
@@ -395,14 +380,11 @@ def docker_exec_command(
 @docker_tool(Level.SAFE, "containers", title="Container stats", subject="container")
 def docker_container_stats(
     ctx: Ctx,
-    container: Annotated[
-        str | None, Field(description="Container name or id; omit for every running one.", min_length=1)
-    ] = None,
+    container: Annotated[str | None, Field(description="Container; omit for all running.", min_length=1)] = None,
     filters: Filters = None,
     limit: Limit = 50,
 ) -> ContainerStats:
-    """One sample of resource use: CPU %, memory used/limit/%, network and block I/O, PIDs. Without
-    `container`, every running container (or those `filters` select) is sampled at once."""
+    """One sample of CPU, memory, network and block I/O, PIDs; without `container`, of all running."""
     api = engine(ctx).api
     if container is not None:
         if filters:

@@ -51,9 +51,7 @@ from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, engine_output, map_engine_error
 from mcp_docker.utils.output import bounded_tail
 
-ImageRef = Annotated[
-    str, Field(description="Image reference ('nginx:1.27', 'registry:5000/team/app:v1') or id.", min_length=1)
-]
+ImageRef = Annotated[str, Field(description="Image reference ('nginx:1.27') or id.", min_length=1)]
 Filters = Annotated[
     dict[str, str | list[str]] | None,
     Field(
@@ -61,7 +59,7 @@ Filters = Annotated[
         "{'before': 'nginx:1.27'}."
     ),
 ]
-Tag = Annotated[str | None, Field(description="Tag; defaults to the tag in the reference, else 'latest'.")]
+Tag = Annotated[str | None, Field(description="Tag; default: the reference's, else 'latest'.")]
 
 
 def _reference(image: str, tag: str | None) -> tuple[str, str]:
@@ -128,9 +126,9 @@ def docker_list_images(
     ctx: Ctx,
     all: Annotated[bool, Field(description="Include intermediate images.")] = False,
     filters: Filters = None,
-    limit: Annotated[int, Field(description="Most images to return.", ge=1, le=1000)] = 50,
+    limit: Annotated[int, Field(description="Max images.", ge=1, le=1000)] = 50,
 ) -> ImageList:
-    """List local images as compact summaries (short id, tags, size, created), newest first."""
+    """List local images (id, tags, size, created), newest first."""
     rows = engine(ctx).api.images(all=all, filters=filters or None)
     rows.sort(key=lambda r: r.get("Created") or 0, reverse=True)
     items = [image_summary(row) for row in rows[:limit]]
@@ -141,7 +139,7 @@ def docker_list_images(
 def docker_inspect_image(
     ctx: Ctx,
     image: ImageRef,
-    full: Annotated[bool, Field(description="Add the engine's raw document (env values still redacted).")] = False,
+    full: Annotated[bool, Field(description="Add the engine's raw document (env redacted).")] = False,
 ) -> ImageDetails:
     """Show an image's configuration: tags, digests, platform, size, layers, entrypoint, command, env
     (values redacted), exposed ports, volumes and labels."""
@@ -152,12 +150,11 @@ def docker_inspect_image(
 @docker_tool(Level.MODERATE, "images", title="Pull image", subject="image", idempotent=True, open_world=True)
 async def docker_pull_image(
     ctx: Ctx,
-    image: Annotated[str, Field(description="Image to pull, e.g. 'nginx', 'nginx:1.27', 'registry:5000/app'.")],
+    image: Annotated[str, Field(description="e.g. 'nginx:1.27', 'registry:5000/app'.")],
     tag: Tag = None,
     platform: Annotated[str | None, Field(description="Platform, e.g. 'linux/amd64', 'linux/arm64'.")] = None,
 ) -> PulledImage:
-    """Pull an image from its registry, sending progress (layers, bytes) as it goes; ends with the digest,
-    id and size. Credentials: the server user's `docker login`."""
+    """Pull an image with progress; credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
     api = engine(ctx).api
     reference = f"{repo}@{tag}" if ":" in tag else f"{repo}:{tag}"
@@ -184,11 +181,10 @@ async def docker_pull_image(
 @docker_tool(Level.MODERATE, "images", title="Push image", subject="image", idempotent=True, open_world=True)
 async def docker_push_image(
     ctx: Ctx,
-    image: Annotated[str, Field(description="Local image to push, named for its registry: 'registry:5000/team/app'.")],
+    image: Annotated[str, Field(description="Local image named for its registry: 'registry:5000/app'.")],
     tag: Tag = None,
 ) -> PushedImage:
-    """Push a local image to the registry its name points at, sending progress (layers, bytes); ends with
-    the digest. Tag it for the registry first (docker_tag_image). Credentials: the server user's `docker login`."""
+    """Push a local image (tagged for its registry) with progress; credentials: the server's `docker login`."""
     repo, tag = _reference(image, tag)
     if ":" in tag:
         raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
@@ -227,20 +223,14 @@ def _context_dir(path: str) -> Path:
 @docker_tool(Level.MODERATE, "images", title="Build image")
 async def docker_build_image(
     ctx: Ctx,
-    path: Annotated[str, Field(description="Build context: an absolute directory path on the server's machine.")],
-    tag: Annotated[
-        str | list[str] | None, Field(description="Name(s) for the image, e.g. 'app:1.0' or ['app:1.0', 'app:latest'].")
-    ] = None,
-    dockerfile: Annotated[
-        str | None, Field(description="Dockerfile name, relative to the context (default 'Dockerfile').")
-    ] = None,
-    buildargs: Annotated[dict[str, str] | None, Field(description="Build arguments (ARG values).")] = None,
-    target: Annotated[str | None, Field(description="Stage of a multi-stage build to stop at.")] = None,
-    nocache: Annotated[bool, Field(description="Do not use the build cache.")] = False,
+    path: Annotated[str, Field(description="Absolute context directory on the server.")],
+    tag: Annotated[str | list[str] | None, Field(description="Name(s), e.g. 'app:1.0'.")] = None,
+    dockerfile: Annotated[str | None, Field(description="Dockerfile, relative to the context.")] = None,
+    buildargs: Annotated[dict[str, str] | None, Field(description="ARG values.")] = None,
+    target: Annotated[str | None, Field(description="Stage to stop at.")] = None,
+    nocache: Annotated[bool, Field(description="No build cache.")] = False,
 ) -> BuiltImage:
-    """Build an image from a context directory (under an allowed root) on the server's machine (BuildKit
-    if available, else classic), sending each step as progress; returns the image id, tags,
-    builder and log tail. A failed build is an error naming the failing step and its output."""
+    """Build an image from a server-side context under an allowed root, with progress; a failure names the step."""
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     tags = [validation.image_reference(t) for t in tags]
     context = _context_dir(path)
@@ -336,11 +326,10 @@ def _build_stream(
 def docker_tag_image(
     ctx: Ctx,
     image: ImageRef,
-    repository: Annotated[str, Field(description="New repository, e.g. 'localhost:5000/team/app'.")],
-    tag: Annotated[str | None, Field(description="New tag (default 'latest').")] = None,
+    repository: Annotated[str, Field(description="e.g. 'localhost:5000/app'.")],
+    tag: Annotated[str | None, Field(description="New tag.")] = None,
 ) -> TaggedImage:
-    """Give a local image another name (repository:tag), e.g. to push it to a registry. Moving a name that
-    points at another image needs the user's confirmation."""
+    """Give a local image another repository:tag; moving a name off another image needs confirmation."""
     image = validation.image_reference(image)
     repo, tag = _reference(repository, tag)
     if ":" in tag:
@@ -357,7 +346,7 @@ def docker_remove_image(
     ctx: Ctx,
     image: ImageRef,
     force: Annotated[
-        bool, Field(description="Remove even if used by a stopped container or tagged in several repositories.")
+        bool, Field(description="Even if a stopped container uses it or it has several repositories.")
     ] = False,
 ) -> RemovedImage:
     """Remove a local image (or one of its tags): untags it and deletes the layers nothing else uses."""
@@ -370,16 +359,13 @@ def docker_remove_image(
 @docker_tool(Level.DESTRUCTIVE, "images", title="Prune images", confirm=image_prune_question)
 def docker_prune_images(
     ctx: Ctx,
-    all: Annotated[
-        bool, Field(description="Remove every image no container uses, not only dangling (untagged) ones.")
-    ] = False,
+    all: Annotated[bool, Field(description="Every unused image, not only dangling.")] = False,
     filters: Annotated[
         dict[str, str | list[str]] | None,
-        Field(description="Prune filters: {'label': 'env=dev'}, {'label!': 'keep'}, {'until': '24h'}."),
+        Field(description="e.g. {'label!': 'keep'}, {'until': '24h'}."),
     ] = None,
 ) -> PruneResult:
-    """Remove unused images (dangling ones; every unused one with all=true); returns what was removed and
-    the space reclaimed."""
+    """Remove unused (by default dangling) images; returns them and the space reclaimed."""
     prune_filters: dict[str, Any] = dict(filters or {})
     if "dangling" in prune_filters and all:
         raise ValidationError("Pass either all=true or a 'dangling' filter, not both.")
@@ -397,7 +383,7 @@ def docker_prune_images(
 
 @docker_tool(Level.SAFE, "images", title="Image history", subject="image")
 def docker_image_history(ctx: Ctx, image: ImageRef) -> ImageHistory:
-    """The layers of an image, newest first: the instruction that made each and its size."""
+    """An image's layers, newest first: instruction and size."""
     rows = engine(ctx).api.history(image)
     layers = [history_layer(row) for row in rows]
     return ImageHistory(image=image, layers=layers, total_size=sum(layer.size for layer in layers))

@@ -37,9 +37,9 @@ def docker_list_networks(
             "{'type': 'custom'}, {'dangling': 'true'}."
         ),
     ] = None,
-    limit: Annotated[int, Field(description="Most networks to return.", ge=1, le=1000)] = 50,
+    limit: Annotated[int, Field(description="Max networks.", ge=1, le=1000)] = 50,
 ) -> NetworkList:
-    """List networks as compact summaries (short id, name, driver, scope, internal)."""
+    """List networks (id, name, driver, scope, internal)."""
     rows = engine(ctx).api.networks(filters=filters or None)
     rows.sort(key=lambda r: r.get("Name", ""))
     items = [network_summary(row) for row in rows[:limit]]
@@ -61,12 +61,12 @@ def docker_inspect_network(
 def docker_create_network(
     ctx: Ctx,
     name: Annotated[str, Field(description="Network name.")],
-    driver: Annotated[str, Field(description="Driver: bridge (default), overlay, macvlan, ipvlan...")] = "bridge",
-    internal: Annotated[bool, Field(description="No access to the outside world from this network.")] = False,
+    driver: Annotated[str, Field(description="bridge, overlay, macvlan, ipvlan...")] = "bridge",
+    internal: Annotated[bool, Field(description="No outside access.")] = False,
     labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
-    attachable: Annotated[bool, Field(description="Let standalone containers join (overlay networks).")] = False,
+    attachable: Annotated[bool, Field(description="Overlay: standalone containers may join.")] = False,
 ) -> CreatedNetwork:
-    """Create a network (bridge by default). It carries the label mcp-docker.managed=true."""
+    """Create a network, labelled mcp-docker.managed=true."""
     name = object_name(name, "network")
     api = engine(ctx).api
     created = api.create_network(
@@ -113,7 +113,7 @@ def docker_connect_container(
     network: NetworkRef,
     container: ContainerRef,
     aliases: Annotated[list[str] | None, Field(description="DNS names for the container on this network.")] = None,
-    ipv4_address: Annotated[str | None, Field(description="Fixed IPv4 address (the network needs a subnet).")] = None,
+    ipv4_address: Annotated[str | None, Field(description="Fixed IPv4 (network needs a subnet).")] = None,
 ) -> ConnectionResult:
     """Attach a container to a network; returns its address there. A container already attached is left
     as it is (already_connected=true)."""
@@ -143,9 +143,9 @@ def docker_disconnect_container(
     ctx: Ctx,
     network: NetworkRef,
     container: ContainerRef,
-    force: Annotated[bool, Field(description="Disconnect even if the container is not running well.")] = False,
+    force: Annotated[bool, Field(description="Even if the container is unwell.")] = False,
 ) -> ConnectionResult:
-    """Detach a container from a network. A container not attached is left as it is."""
+    """Detach a container from a network (no-op if not attached)."""
     network_id, network_name = _network_id(ctx, network)
     if _endpoint(ctx, container, network_id) is not None:
         with engine_errors("container", container):
@@ -156,7 +156,7 @@ def docker_disconnect_container(
 
 @docker_tool(Level.DESTRUCTIVE, "networks", title="Remove network", subject="network", confirm=network_removal_question)
 def docker_remove_network(ctx: Ctx, network: NetworkRef) -> RemovedNetwork:
-    """Remove a network. Containers still attached must be disconnected first."""
+    """Remove a network; disconnect its containers first."""
     api = engine(ctx).api
     data = api.inspect_network(network)
     attached = sorted(clean_text(ep.get("Name") or cid[:12]) for cid, ep in (data.get("Containers") or {}).items())

@@ -15,15 +15,12 @@ from mcp_docker.utils.output import clean_text
 MANAGED_LABEL = "mcp-docker.managed"
 """The label on every object the server creates."""
 
-ContainerRef = Annotated[str, Field(description="Container name or id (a unique id prefix works).", min_length=1)]
+ContainerRef = Annotated[str, Field(description="Container name, id or id prefix.", min_length=1)]
 Filters = Annotated[
     dict[str, str | list[str]] | None,
-    Field(
-        description="Engine filters, e.g. {'status': 'exited'}, {'label': ['app=web']}, {'name': 'web'}, "
-        "{'ancestor': 'nginx'}."
-    ),
+    Field(description="Engine filters, e.g. {'label': ['app=web']}."),
 ]
-Limit = Annotated[int, Field(description="Most items to return.", ge=1, le=1000)]
+Limit = Annotated[int, Field(description="Max items.", ge=1, le=1000)]
 
 
 def normalise_filters(filters: dict[str, str | list[str]] | None) -> dict[str, list[str]] | None:

@@ -60,15 +60,13 @@ def _prune(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]
 
 @docker_tool(Level.SAFE, "system", title="Engine information", idempotent=True)
 def docker_system_info(ctx: Ctx) -> SystemInfo:
-    """Facts about the engine and its host: versions, OS, kernel, CPUs, memory, drivers, container and
-    image counts, swarm state, registries and the engine's warnings."""
+    """Facts about the engine and its host: versions, OS, resources, drivers, counts, warnings."""
     return system_info(engine(ctx).api.info())
 
 
 @docker_tool(Level.SAFE, "system", title="Engine version", idempotent=True)
 def docker_version(ctx: Ctx) -> VersionInfo:
-    """Versions of the engine (server, API range, Go, OS/arch, components) and the API version this server
-    negotiated with it."""
+    """Engine versions and the API version negotiated with it."""
     import docker
 
     api = engine(ctx).api
@@ -77,31 +75,24 @@ def docker_version(ctx: Ctx) -> VersionInfo:
 
 @docker_tool(Level.SAFE, "system", title="Disk usage", idempotent=True)
 def docker_system_df(ctx: Ctx) -> DiskUsage:
-    """Disk space used by images, containers, volumes and the build cache: per kind the count, how many are in
-    use, the size and what a prune could reclaim (bytes)."""
+    """Disk use (bytes) of images, containers, volumes, build cache, and what a prune reclaims."""
     return disk_usage(engine(ctx).api.df())
 
 
 @docker_tool(Level.DESTRUCTIVE, "system", title="Prune unused objects", confirm=system_prune_question)
 def docker_system_prune(
     ctx: Ctx,
-    all: Annotated[
-        bool, Field(description="Remove every unused image, not only dangling ones (and all build cache).")
-    ] = False,
+    all: Annotated[bool, Field(description="Every unused image, not only dangling.")] = False,
     volumes: Annotated[
         bool,
-        Field(description="Also remove unused anonymous volumes (data is lost)."),
+        Field(description="Also unused anonymous volumes (data lost)."),
     ] = False,
     filters: Annotated[
         dict[str, str | list[str]] | None,
-        Field(
-            description="Prune filters: {'label': 'env=test'}, {'label!': 'keep'}, {'until': '24h'}. With filters "
-            "the build cache is left alone."
-        ),
+        Field(description="e.g. {'label!': 'keep'}, {'until': '24h'}; build cache then kept."),
     ] = None,
 ) -> PruneResult:
-    """Remove stopped containers, unused networks, dangling images (all unused with all=true) and the build
-    cache; unused anonymous volumes only with volumes=true. Returns what went and the space reclaimed."""
+    """Remove stopped containers, unused networks, dangling images and build cache."""
     flt = normalise_filters(filters) or {}
     unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
     if unknown:
@@ -142,8 +133,7 @@ def docker_system_prune(
 
 @docker_tool(Level.SAFE, "system", title="Engine health check", idempotent=True)
 def docker_healthcheck(ctx: Ctx) -> HealthReport:
-    """Is the engine reachable, its latency and versions, and which containers fail their health check.
-    An unreachable engine is reported with the reason, not raised."""
+    """Engine reachable (or why not), latency, versions, unhealthy containers."""
     eng = engine(ctx)
     health = eng.health()
     report = HealthReport(**dataclasses.asdict(health))
@@ -168,21 +158,20 @@ def docker_events(
     ctx: Ctx,
     since: Annotated[
         str | None,
-        Field(description="Replay events from this time: RFC 3339, Unix seconds, or a duration ago like '5m'."),
+        Field(description="RFC 3339, Unix seconds or duration ago ('5m')."),
     ] = None,
     until: Annotated[
         str | None,
-        Field(description="Stop at this time (RFC 3339, Unix seconds or a duration ago); capped at now + max_wait."),
+        Field(description="Like since; capped at now + max_wait."),
     ] = None,
     filters: Filters = None,
-    limit: Annotated[int, Field(description="Most events to return; collection stops there.", ge=1, le=1000)] = 100,
+    limit: Annotated[int, Field(description="Max events.", ge=1, le=1000)] = 100,
     max_wait: Annotated[
         float,
-        Field(description="Seconds to wait for new events when 'until' is not in the past.", ge=0, le=MAX_EVENT_WAIT),
+        Field(description="Seconds to wait for new events.", ge=0, le=MAX_EVENT_WAIT),
     ] = 3.0,
 ) -> EventList:
-    """Engine events between 'since' and 'until', e.g. filters {'container': 'web', 'event': ['start', 'die']}
-    or {'type': 'image'}. Returns after max_wait seconds (default 3) or 'limit' events."""
+    """Engine events, e.g. filters {'event': ['start', 'die']}; returns after max_wait or limit."""
     now = time.time()
     since_ts = parse_time(since, "since", now)
     until_ts = parse_time(until, "until", now)

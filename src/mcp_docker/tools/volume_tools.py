@@ -37,11 +37,11 @@ def docker_list_volumes(
     ctx: Ctx,
     filters: Annotated[
         dict[str, str | list[str]] | None,
-        Field(description="Engine filters, e.g. {'dangling': 'true'}, {'label': ['env=dev']}, {'name': 'data'}."),
+        Field(description="Engine filters, e.g. {'dangling': 'true'}."),
     ] = None,
-    limit: Annotated[int, Field(description="Most volumes to return.", ge=1, le=1000)] = 50,
+    limit: Annotated[int, Field(description="Max volumes.", ge=1, le=1000)] = 50,
 ) -> VolumeList:
-    """List volumes as compact summaries (name, driver, scope, created, labels)."""
+    """List volumes (name, driver, scope, created, labels)."""
     result = engine(ctx).api.volumes(filters=filters or None)
     rows = sorted(result.get("Volumes") or [], key=lambda r: r.get("Name", ""))
     items = [volume_summary(row) for row in rows[:limit]]
@@ -67,12 +67,12 @@ def docker_inspect_volume(ctx: Ctx, volume: VolumeRef) -> VolumeDetails:
 @docker_tool(Level.MODERATE, "volumes", title="Create volume", idempotent=True)
 def docker_create_volume(
     ctx: Ctx,
-    name: Annotated[str | None, Field(description="Volume name (omit for a generated one).")] = None,
-    driver: Annotated[str, Field(description="Volume driver (default 'local').")] = "local",
+    name: Annotated[str | None, Field(description="Omit for a generated one.")] = None,
+    driver: Annotated[str, Field(description="Volume driver.")] = "local",
     labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
     driver_opts: Annotated[
         dict[str, str] | None,
-        Field(description="Driver options, e.g. for 'local': {'type': 'tmpfs', 'device': 'tmpfs', 'o': 'size=64m'}."),
+        Field(description="e.g. {'type': 'tmpfs', 'device': 'tmpfs', 'o': 'size=64m'}."),
     ] = None,
 ) -> VolumeDetails:
     """Create a named volume (the local driver by default).
@@ -91,7 +91,7 @@ def docker_create_volume(
 def docker_remove_volume(
     ctx: Ctx,
     volume: VolumeRef,
-    force: Annotated[bool, Field(description="Remove even if the driver reports an error.")] = False,
+    force: Annotated[bool, Field(description="Even if the driver errs.")] = False,
 ) -> RemovedVolume:
     """Remove a volume and the data in it. A volume a container uses cannot be removed (remove the
     container first)."""
@@ -136,11 +136,11 @@ def docker_prune_volumes(
     ctx: Ctx,
     filters: Annotated[
         dict[str, str | list[str]] | None,
-        Field(description="Prune filters: {'label': 'env=dev'}, {'label!': 'keep'}."),
+        Field(description="e.g. {'label!': 'keep'}."),
     ] = None,
     all: Annotated[
         bool,
-        Field(description="Also unused named volumes (default: anonymous only)."),
+        Field(description="Also unused named volumes."),
     ] = False,
 ) -> PruneResult:
     """Remove unused volumes matching the filters (anonymous only unless all=true); returns what went
