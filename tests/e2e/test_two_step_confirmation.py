@@ -28,7 +28,7 @@ from mcp.types import ElicitRequestParams, ElicitResult
 
 from mcp_docker.config import Settings
 from mcp_docker.server import create_server
-from tests.conftest import MODES, TEST_LABELS, error_text, stdio_params, structured
+from tests.conftest import BUILD_ROOT, MODES, TEST_LABELS, error_text, stdio_params, structured
 from tests.e2e.http_server import TOKEN, http_client, running_http
 from tests.e2e.test_confirmation import User
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
@@ -269,9 +269,14 @@ async def test_compose_down_through_the_token(
         subprocess.run([*cli, "-p", project, "up", "-d"], cwd=tmp, check=True, capture_output=True, timeout=120)
         args = {"action": "down", "project_dir": tmp, "project_name": project}
         try:
-            async with connect("memory", mode) as client:
+            async with connect("memory", mode, allowed_build_roots=[BUILD_ROOT]) as client:  # the project's root
                 first = error_text(await client.call_tool("docker_compose_operations", args))
-                assert f"'{project}'" in first and "Containers (1)" in first and f"{project}_default" in first
+                assert (
+                    f"'{project}'" in first
+                    and "Containers (1)" in first
+                    and f"{project}_default" in first
+                    and "Networks (1)" in first
+                )
                 assert len(docker_client.containers.list(all=True, filters=label)) == 1
                 structured(
                     await client.call_tool("docker_compose_operations", {**args, "confirm_token": token_of(first)})

@@ -171,16 +171,29 @@ def _down_question(eng: Engine, arguments: dict[str, Any]) -> str:
     name = arguments.get("project_name")
     label = f"{PROJECT_LABEL}={name}" if name else f"{WORKDIR_LABEL}={directory}"
     rows = eng.api.containers(all=True, filters={"label": label})
-    projects = sorted({str((r.get("Labels") or {}).get(PROJECT_LABEL)) for r in rows})
-    names = sorted(str((r.get("Names") or ["?"])[0]).lstrip("/") for r in rows)
-    shown = ", ".join(quote(n, 60) for n in names[:20]) + (" ..." if len(names) > 20 else "")
-    which = quote(name) if name else (", ".join(quote(p) for p in projects) or "(none running)")
+    projects = sorted({str((r.get("Labels") or {}).get(PROJECT_LABEL)) for r in rows} | ({name} if name else set()))
+    containers = sorted(str((r.get("Names") or ["?"])[0]).lstrip("/") for r in rows)
+    networks: list[str] = []
+    volumes: list[str] = []
+    for project in projects:
+        owned = {"label": f"{PROJECT_LABEL}={project}"}
+        networks += [str(n.get("Name")) for n in eng.api.networks(filters=owned)]
+        volumes += [str(v.get("Name")) for v in eng.api.volumes(filters=owned).get("Volumes") or []]
+
+    def listed(title: str, items: list[str]) -> str:
+        shown = ", ".join(quote(i, 60) for i in sorted(items)[:20]) + (" ..." if len(items) > 20 else "")
+        return f"{title} ({len(items)}){': ' + shown if items else ''}."
+
+    which = ", ".join(quote(p) for p in projects) or "(none running)"
     lines = [
-        f"Compose down of project {which} (directory {quote(directory)}).",
-        f"Removes {len(names)} container(s){': ' + shown if names else ''} and the project's networks.",
+        f"Compose down of project {which} (directory {quote(directory)}) removes:",
+        listed("Containers", containers),
+        listed("Networks", networks),
     ]
     if arguments.get("remove_volumes"):
-        lines.append("Also removes the project's volumes: their data is lost.")
+        lines.append(listed("Volumes, with their data (lost)", volumes))
+    elif volumes:
+        lines.append(listed("Volumes kept (remove_volumes=false)", volumes))
     lines.append("Proceed?")
     return "\n".join(lines)
 
