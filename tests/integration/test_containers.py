@@ -162,6 +162,12 @@ async def test_list_containers_compact_with_filters_and_limit(
     assert limited["truncated"] is True
 
     first.stop(timeout=0)
+
+    def exited() -> bool:  # Docker 26 can answer the stop before the listing shows the container exited
+        first.reload()
+        return bool(first.status == "exited")
+
+    await eventually(exited)
     running = structured(await client.call_tool("docker_list_containers", {"filters": {"label": f"group={group}"}}))
     assert {c["name"] for c in running["containers"]} == {second.name}
     every = structured(

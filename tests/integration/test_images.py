@@ -119,7 +119,7 @@ async def test_failed_build_names_the_step_and_its_output(
         assert "Step 2/4 : RUN echo before-failing && false" in text
         assert "returned a non-zero code: 1" in text
     else:
-        assert "The build failed at '[2/3] RUN echo before-failing && false'" in text
+        assert "The build failed at step 2/3." in text and "[2/3] RUN echo before-failing && false" in text
         assert "did not complete successfully: exit code: 1" in text
     assert "before-failing" in text.split("Output of that step:")[1]
     with pytest.raises(docker.errors.ImageNotFound):

@@ -126,7 +126,7 @@ async def test_prune_question_says_which_volumes_go(
     docker_client: docker.DockerClient, unique: Callable[[str], str]
 ) -> None:
     from mcp_docker.docker.client import Engine
-    from mcp_docker.tools.volume_tools import _prune_question
+    from mcp_docker.tools.prune_questions import volume_prune_question
 
     group = unique("group")
     labels = {**TEST_LABELS, "group": group}
@@ -135,12 +135,12 @@ async def test_prune_question_says_which_volumes_go(
     eng = Engine()
     try:
         filters = {"label": f"group={group}"}
-        question = _prune_question(eng, {"filters": filters})
+        question = volume_prune_question(eng, {"filters": filters})
         assert "anonymous volumes (named ones are kept)" in question
-        assert "Now 1 would be deleted" in question and anonymous in question and named not in question
-        question = _prune_question(eng, {"filters": filters, "all": True})
+        assert "Would be removed now (1)" in question and anonymous[:12] in question and named not in question
+        question = volume_prune_question(eng, {"filters": filters, "all": True})
         assert "named ones too (all=true)" in question
-        assert "Now 2 would be deleted" in question and named in question
+        assert "Would be removed now (2)" in question and named in question
     finally:
         eng.close()
 

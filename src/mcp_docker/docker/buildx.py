@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from mcp_docker.docker.client import Engine
-from mcp_docker.utils.errors import EngineError
-from mcp_docker.utils.output import bounded_tail, clean_text
+from mcp_docker.safety.build_policy import build_failure
+from mcp_docker.utils.errors import EngineError, engine_output
+from mcp_docker.utils.output import clean_text
 
 STEP = re.compile(r"^\[(?:[^\]]* )?\d+/\d+\] ")
 """A vertex that is a Dockerfile instruction: '[2/3] RUN ...', '[build 1/2] FROM ...'."""
@@ -339,11 +340,10 @@ def buildkit_build(
             (failed.error if failed else None) or run.log.cli_error() or f"docker buildx exited with {run.exit_code}"
         )
         raise EngineError(
-            f"The build was refused before it started: {reason}",
+            f"The build was refused before it started:{engine_output(reason, 2000, 'engine error')}",
             "Fix the Dockerfile (or buildargs / target) and build again.",
         )
-    output, _ = bounded_tail("\n".join(failed.logs), limit)
-    raise EngineError(
-        f"The build failed at '{failed.name}': {failed.error}. Output of that step:\n{output}\n",
+    raise EngineError(  # the step, its error and its output are engine text: fenced as data
+        build_failure(failed.name, failed.error, "\n".join(failed.logs), limit),
         "Fix the Dockerfile or the context and build again.",
     )

@@ -91,7 +91,8 @@ def check_build(
 def build_failure(step: str | None, error: str | None, output: str, limit: int) -> str:
     """The message of a failed build. The step line and the engine's error echo the Dockerfile, and the
     output is the step's own: all of it is fenced as engine data (see `engine_output`)."""
-    number = re.match(r"Step (\d+/\d+)", step or "")
+    # The classic builder says "Step 2/3 : RUN ..."; BuildKit "[2/3] RUN ..." or "[stage 2/3] RUN ...".
+    number = re.match(r"Step (\d+/\d+)", step or "") or re.match(r"\[(?:[^\]]* )?(\d+/\d+)\]", step or "")
     where = f"at step {number.group(1)}" if number else ("at a step" if step else "before the first step")
     report = f"{step or '(no step)'}\n{error or 'no image was produced'}"
     return (
