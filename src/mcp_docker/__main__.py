@@ -123,7 +123,24 @@ def serve(settings: Settings) -> int:
             anyio.run(run_stdio, server)  # returns at end of stdin
     except KeyboardInterrupt:
         logger.info("mcp-docker stopped by signal")
+        _exit_past_a_pending_stdin_read()
     return 0
+
+
+def _exit_past_a_pending_stdin_read() -> None:
+    """Stopped by a signal while the stdin reader thread is blocked in a read: Python's shutdown would
+    wait for that thread's lock on stdin and may abort ("could not acquire lock ... at interpreter
+    shutdown"). Everything is closed by now, so flush and leave at once, with status 0."""
+    import os
+    import threading
+
+    if any(t.name == "mcp-stdin" and t.is_alive() for t in threading.enumerate()):
+        from mcp_docker.utils.logger import logger
+
+        logger.complete()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -34,6 +34,7 @@ services:
 """
 
 
+@pytest.mark.engine_feature("compose-v2")
 async def test_v2_only_project_files_every_action(
     docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
 ) -> None:
