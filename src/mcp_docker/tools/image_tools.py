@@ -20,6 +20,7 @@ from pydantic import Field
 
 from mcp_docker.docker import buildx
 from mcp_docker.safety.build_policy import build_failure, check_build
+from mcp_docker.safety.gate_proxy import gated_engine
 from mcp_docker.safety.host_paths import check_build_context
 from mcp_docker.safety.levels import Level
 from mcp_docker.safety.registries import check_push
@@ -241,51 +242,55 @@ async def docker_build_image(
     eng = engine(ctx)
     api = eng.api
     limit = settings(ctx).max_output_bytes
-    env = buildx.cli_environment(eng)
-    choice = settings(ctx).builder
+    # buildx talks to the engine through the engine gate's private socket, like Compose (safety/gate_proxy.py).
+    async with gated_engine(eng) as gate:
+        env = {**buildx.cli_environment(eng), **gate.env}
+        choice = settings(ctx).builder
 
-    def buildkit(report: Report) -> BuiltImage:
-        done = buildx.buildkit_build(
-            env, context, report, limit, tags=tags, dockerfile=dockerfile, buildargs=buildargs,
-            target=target, nocache=nocache, labels={MANAGED_LABEL: "true"},
-        )  # fmt: skip
-        text, truncated = bounded_tail(done.log, limit)
-        return BuiltImage(
-            id=done.image_id, tags=tags, builder="buildkit", steps=done.steps, log_tail=text, truncated=truncated
-        )
-
-    def work(report: Report) -> BuiltImage:
-        import docker.errors
-
-        if buildx.use_buildkit(choice, env):  # probes `docker buildx` once: on this worker thread
-            return buildkit(report)
-        log = BuildLog()
-        try:
-            stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
-            for event in stream:
-                report(log.feed(event))
-        except docker.errors.APIError as exc:
-            if exc.status_code != 400:
-                raise
-            refused = map_engine_error(exc)
-            raise EngineError(
-                f"The build was refused before it started:{engine_output(refused.message, 2000, 'engine error')}",
-                "Fix the Dockerfile (or buildargs / target) and build again.",
-            ) from exc
-        if log.error is not None or log.image_id is None:
-            raise EngineError(  # engine text fenced as data (build_policy.build_failure)
-                build_failure(log.step, log.error, log.step_output(), limit),
-                "Fix the Dockerfile or the context and build again.",
+        def buildkit(report: Report) -> BuiltImage:
+            done = buildx.buildkit_build(
+                env, context, report, limit, tags=tags, dockerfile=dockerfile, buildargs=buildargs,
+                target=target, nocache=nocache, labels={MANAGED_LABEL: "true"},
+            )  # fmt: skip
+            text, truncated = bounded_tail(done.log, limit)
+            return BuiltImage(
+                id=done.image_id, tags=tags, builder="buildkit", steps=done.steps, log_tail=text, truncated=truncated
             )
-        for extra in tags[1:]:
-            repo, extra_tag = validation.split_reference(extra)
-            api.tag(log.image_id, repo, extra_tag or "latest")
-        text, truncated = bounded_tail(log.text(), limit)
-        return BuiltImage(
-            id=log.image_id, tags=tags, builder="classic", steps=log.steps, log_tail=text, truncated=truncated
-        )
 
-    result: BuiltImage = await _stream_with_progress(ctx, work)
+        def work(report: Report) -> BuiltImage:
+            import docker.errors
+
+            if buildx.use_buildkit(choice, env):  # probes `docker buildx` once: on this worker thread
+                return buildkit(report)
+            log = BuildLog()
+            try:
+                stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
+                for event in stream:
+                    report(log.feed(event))
+            except docker.errors.APIError as exc:
+                if exc.status_code != 400:
+                    raise
+                refused = map_engine_error(exc)
+                raise EngineError(
+                    f"The build was refused before it started:{engine_output(refused.message, 2000, 'engine error')}",
+                    "Fix the Dockerfile (or buildargs / target) and build again.",
+                ) from exc
+            if log.error is not None or log.image_id is None:
+                raise EngineError(  # engine text fenced as data (build_policy.build_failure)
+                    build_failure(log.step, log.error, log.step_output(), limit),
+                    "Fix the Dockerfile or the context and build again.",
+                )
+            for extra in tags[1:]:
+                repo, extra_tag = validation.split_reference(extra)
+                api.tag(log.image_id, repo, extra_tag or "latest")
+            text, truncated = bounded_tail(log.text(), limit)
+            return BuiltImage(
+                id=log.image_id, tags=tags, builder="classic", steps=log.steps, log_tail=text, truncated=truncated
+            )
+
+        result: BuiltImage = await _stream_with_progress(ctx, work)
+        if gate.refusals:  # the CLI asked the engine for something the gate does not allow
+            raise gate.refusals[0]
     return result
 
 
