@@ -25,9 +25,13 @@ NS=${MCPT_CURRENT_NS:-mcpt26}
 
 mirror() {
   # The machine's own Debian mirror: a deb822 'URIs:' line or a one-line 'deb URL' entry (comments skipped).
-  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -E 's/\[[^]]*\] //' | awk '{print $2}'
-  } | grep -v security | head -1 | grep . || echo http://deb.debian.org/debian
+  # One URL, always: a missing sources.list (grep's status, under pipefail) must not add the fallback
+  # to a found mirror.
+  local found
+  found=$({ grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+            grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed -E 's/\[[^]]*\] //' | awk '{print $2}'
+          } | grep -v security | head -1 || true)
+  echo "${found:-http://deb.debian.org/debian}"
 }
 
 fetch() {

@@ -18,10 +18,17 @@ from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, stdio
 from tests.engine import TEST_LABEL, TEST_LABEL_VALUE
 from tests.engine_features import has_builder
 
-# The builder docker_build_image takes by default on this session's engine and CLI configuration.
-BUILDER = has_builder()
-
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
+
+
+@pytest.fixture(scope="session")
+def builder(engine_handle: object) -> str:
+    """The builder docker_build_image takes by default on this session's engine and CLI configuration.
+    Asked once the engine answers (at import time the session's engine may not be started yet, and
+    `docker buildx inspect` against a silent engine says no)."""
+    return has_builder()
+
+
 ANY_REGISTRY = {"MCP_DOCKER_ALLOWED_REGISTRIES": "*"}
 """Pushes here test the transfer; which registries a push may reach is tested in test_push_policy.py."""
 
@@ -51,7 +58,12 @@ def context_dir(tmp_path: Path, dockerfile: str, name: str = "Dockerfile") -> st
 
 
 async def test_build_runs_and_is_labelled(
-    client: Client, docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+    client: Client,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    builder: str,
 ) -> None:
     tag = f"{unique('build')}:1"
     extra = f"{unique('build')}:latest"
@@ -75,8 +87,8 @@ async def test_build_runs_and_is_labelled(
         )
     )
     assert data["tags"] == [tag, extra]
-    assert data["builder"] == BUILDER
-    if BUILDER == "classic":
+    assert data["builder"] == builder
+    if builder == "classic":
         assert data["steps"] == 5  # the engine adds a LABEL step for mcp-docker.managed
         assert "Successfully built" in data["log_tail"]
         assert any(m.startswith("Step 1/5 : FROM") for m in progress.messages)
@@ -96,7 +108,12 @@ async def test_build_runs_and_is_labelled(
 
 
 async def test_build_target_stage(
-    client: Client, docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+    client: Client,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    builder: str,
 ) -> None:
     tag = f"{unique('stage')}:1"
     path = context_dir(
@@ -104,18 +121,23 @@ async def test_build_target_stage(
         f"FROM {test_image} AS first\nRUN echo one > /stage\nFROM {test_image} AS second\nRUN echo two > /stage\n",
     )
     data = structured(await client.call_tool("docker_build_image", {"path": path, "tag": tag, "target": "first"}))
-    assert data["steps"] == (3 if BUILDER == "classic" else 2)  # FROM, RUN (and classic's LABEL step)
+    assert data["steps"] == (3 if builder == "classic" else 2)  # FROM, RUN (and classic's LABEL step)
     output = docker_client.containers.run(tag, ["cat", "/stage"], name=unique("run"), labels=TEST_LABELS, remove=True)
     assert output.strip() == b"one"
 
 
 async def test_failed_build_names_the_step_and_its_output(
-    client: Client, docker_client: docker.DockerClient, test_image: str, unique: Callable[[str], str], tmp_path: Path
+    client: Client,
+    docker_client: docker.DockerClient,
+    test_image: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    builder: str,
 ) -> None:
     tag = f"{unique('broken')}:1"
     path = context_dir(tmp_path, f"FROM {test_image}\nRUN echo before-failing && false\nRUN echo never\n")
     text = error_text(await client.call_tool("docker_build_image", {"path": path, "tag": tag}))
-    if BUILDER == "classic":
+    if builder == "classic":
         assert "Step 2/4 : RUN echo before-failing && false" in text
         assert "returned a non-zero code: 1" in text
     else:

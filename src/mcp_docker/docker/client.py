@@ -55,9 +55,20 @@ class CallHandle:
         self.finished = threading.Event()
 
     def attach(self, conn: Any) -> None:
+        """Track `conn` for this call. A pooled connection may not be connected yet (urllib3 connects
+        on the first request): its connect is wrapped so that a call aborted before the socket existed
+        shuts the socket as soon as it does, instead of letting the request go out unstoppable."""
+        _watch_connect(conn)
         with self._lock:
             self._conns.add(conn)
             aborted = self.aborted
+        if aborted:
+            _shutdown(conn)
+
+    def connected(self, conn: Any) -> None:
+        """`conn` has just opened its socket: shut it at once when this call was aborted meanwhile."""
+        with self._lock:
+            aborted = self.aborted and conn in self._conns
         if aborted:
             _shutdown(conn)
 
@@ -71,6 +82,23 @@ class CallHandle:
             self.aborted = True
             conns = list(self._conns)
         return sum(_shutdown(conn) for conn in conns)
+
+
+def _watch_connect(conn: Any) -> None:
+    """Wrap `conn.connect` (once) to tell the connection's current call when its socket opens."""
+    if getattr(conn, "_mcp_docker_watched", False) or not callable(getattr(conn, "connect", None)):
+        return
+    original = conn.connect
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        handle = getattr(conn, "_mcp_docker_call", None)
+        if handle is not None:
+            handle.connected(conn)
+        return result
+
+    conn.connect = connect
+    conn._mcp_docker_watched = True
 
 
 def _shutdown(conn: Any) -> bool:
