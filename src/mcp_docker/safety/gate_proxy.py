@@ -25,6 +25,7 @@ after the gate allowed the request and the engine agreed to switch, bytes are co
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -49,6 +50,38 @@ if TYPE_CHECKING:
 
 _MAX_HEAD = 64 * 1024
 _MAX_JSON = 16 * 1024 * 1024
+
+
+class _UnixStream(anyio.abc.ByteStream):
+    """A unix-socket byte stream over asyncio's transport streams.
+
+    Not anyio's own unix streams: those wait on the raw socket with `add_reader(fd, future.set_result)`,
+    and when the waiting task is cancelled in the very loop iteration in which the socket became
+    readable (a hijack's other direction ending, the block ending), the queued callback sets a result
+    on the cancelled future and the loop reports an `InvalidStateError` (anyio 4.16, asyncio). Asyncio's
+    transports check for that."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        data = await self._reader.read(max_bytes)
+        if not data:
+            raise anyio.EndOfStream
+        return data
+
+    async def send(self, item: bytes) -> None:
+        if self._writer.is_closing():
+            raise anyio.ClosedResourceError
+        self._writer.write(item)
+        await self._writer.drain()
+
+    async def send_eof(self) -> None:
+        if self._writer.can_write_eof() and not self._writer.is_closing():
+            self._writer.write_eof()
+
+    async def aclose(self) -> None:
+        self._writer.close()  # the transport closes on its own; nothing to await (the caller may be cancelled)
 
 
 class _Reader:
@@ -249,7 +282,7 @@ class _Upstream:
 
     async def connect(self) -> anyio.abc.ByteStream:
         if self.unix is not None:
-            return await anyio.connect_unix(self.unix)
+            return _UnixStream(*await asyncio.open_unix_connection(self.unix))
         if self.tls is not None:
             return await anyio.connect_tcp(self.host, self.port, ssl_context=self.tls, tls_standard_compatible=False)
         return await anyio.connect_tcp(self.host, self.port)
@@ -323,29 +356,36 @@ async def gated_engine(eng: Engine) -> AsyncIterator[GatedEngine]:
     upstream = await anyio.to_thread.run_sync(_Upstream, eng)
     directory = tempfile.mkdtemp(prefix="mcp-docker-gate-")  # 0700
     path = os.path.join(directory, "engine.sock")
-    listener = await anyio.create_unix_listener(path)
-    os.chmod(path, 0o600)
     gate = GatedEngine(path)
+    handlers: set[asyncio.Task[None]] = set()
+    closed = False
 
-    async def handle(client: anyio.abc.SocketStream) -> None:
-        await _serve_connection(client, eng, upstream, gate)
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = _UnixStream(reader, writer)
+        if closed:  # accepted just before the block ended: served by nobody
+            await client.aclose()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await _serve_connection(client, eng, upstream, gate)
+        finally:
+            handlers.discard(task)
 
+    server = await asyncio.start_unix_server(handle, path=path)
+    os.chmod(path, 0o600)
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(listener.serve, handle)
-            try:
-                yield gate
-            finally:
-                tg.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        # The task group wraps what the block raised (a tool's own error, a timeout): pass it on as it was,
-        # so the tool's error mapping sees it.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        yield gate
     finally:
-        await listener.aclose()
-        shutil.rmtree(directory, ignore_errors=True)
+        closed = True
+        server.close()
+        for task in list(handlers):
+            task.cancel()
+        with anyio.CancelScope(shield=True):
+            if handlers:
+                await asyncio.wait(list(handlers), timeout=5)
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def refusal_summary(refusals: list[Any]) -> str:
