@@ -7,6 +7,7 @@ refusal is checked on the engine: the target is still there."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,4 +188,43 @@ async def test_an_unanswered_question_ends_with_the_card(
         assert "went unanswered for 1 s" in error_text(asked)
         assert exists(docker_client, victim.name)
         structured(await c.call_tool("docker_app_confirm_removal", {"token": card["token"]}))
+    assert not exists(docker_client, victim.name)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("mode", MODES)
+async def test_with_several_engines_the_card_names_its_engine_and_confirms_there(
+    mode: str, docker_client: docker.DockerClient, run_container: Callable[..., Any]
+) -> None:
+    sock = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"  # the engine under test (conftest)
+    victim = run_container()
+    async with apps(mode, hosts=f"main={sock},other={sock}") as c:
+        card = card_of(
+            await c.call_tool("docker_remove_container", {"container": victim.name, "force": True, "host": "main"})
+        )
+        assert card["question"].startswith("On engine 'main':")
+        args = {"container": victim.name, "force": True, "host": "other", "confirm_token": card["token"]}
+        assert "was issued for another call" in error_text(await c.call_tool("docker_remove_container", args))
+        assert exists(docker_client, victim.name)
+        again = card_of(
+            await c.call_tool("docker_remove_container", {"container": victim.name, "force": True, "host": "main"})
+        )
+        structured(await c.call_tool("docker_app_confirm_removal", {"token": again["token"]}))
+    assert not exists(docker_client, victim.name)
+
+
+@pytest.mark.engine
+async def test_a_card_whose_question_changed_gives_a_fresh_card_and_does_nothing(
+    docker_client: docker.DockerClient, run_container: Callable[..., Any]
+) -> None:
+    victim = run_container()
+    async with apps("auto") as c:
+        first = card_of(await c.call_tool("docker_remove_container", {"container": victim.name, "force": True}))
+        victim.kill()  # what the removal would lose changed: it is no longer running
+        pressed = await c.call_tool("docker_app_confirm_removal", {"token": first["token"]})
+        fresh = card_of(pressed)
+        assert "changed since the card was shown" in error_text(pressed)
+        assert fresh["token"] != first["token"] and fresh["question"] != first["question"]
+        assert exists(docker_client, victim.name)
+        structured(await c.call_tool("docker_app_confirm_removal", {"token": fresh["token"]}))
     assert not exists(docker_client, victim.name)
