@@ -359,10 +359,11 @@ def render_api(surface: Surface | None = None) -> str:
 def render_views() -> list[str]:
     """The MCP Apps views and the app-only tools: offered only to clients that negotiate the extension."""
 
-    from mcp_docker.apps.registration import BOUND_VIEWS, VIEWS, build_apps, uri
+    from mcp_docker.apps.registration import BOUND_VIEWS, CONFIRM_VIEW, VIEWS, build_apps, confirmable, uri
     from mcp_docker.config import Settings
 
-    apps = build_apps(Settings(destructive="confirm"))
+    settings = Settings(destructive="confirm")
+    apps = build_apps(settings)
     out = [
         "## MCP Apps views",
         "",
@@ -373,12 +374,21 @@ def render_views() -> list[str]:
         "| view | shows the result of | what it does |",
         "|---|---|---|",
     ]
-    shown = {v: t for t, v in BOUND_VIEWS.items()}
+    shown = {v: f"`{t}`" for t, v in BOUND_VIEWS.items()}
+    carded = sorted(confirmable(settings) - set(BOUND_VIEWS))
+    shown[CONFIRM_VIEW] = "every tool that may need a person's confirmation: " + ", ".join(f"`{t}`" for t in carded)
     for name, (title, description) in VIEWS.items():
-        out.append(f"| `{uri(name)}` ({title}) | `{shown[uri(name)]}` | {cell(description)} |")
+        out.append(f"| `{uri(name)}` ({title}) | {shown[uri(name)]} | {cell(description)} |")
     out += [
         "",
-        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where removal is allowed):',
+        "With `MCP_DOCKER_DESTRUCTIVE=confirm`, a destructive call the model makes in such a client when the "
+        "client cannot elicit (or the question went unanswered) does nothing: its result opens the "
+        "confirmation card (compose `down` shows it in the compose view) with the question; the card's "
+        "one-time secret is only in the result's `_meta` (never in what the model reads), bound to the tool, "
+        "engine and arguments, single use and expiring (`MCP_DOCKER_CONFIRM_TTL`). The call runs only when "
+        "the person presses the card's button. A client that can elicit is asked as before.",
+        "",
+        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where the call is allowed):',
         "",
     ]
     for binding in apps.tools():

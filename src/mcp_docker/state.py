@@ -40,6 +40,8 @@ class AppState:
     """Two-step confirmation tokens (made once per server, so they outlive a session; see server.py)."""
     asked: dict[str, float] = field(default_factory=dict)
     """When each open confirmation question was put (2026-07-28 era: the answer comes in a later request)."""
+    cards: bool = False
+    """This server can confirm by an MCP Apps card (the extension and its confirm button are registered)."""
 
     def __post_init__(self) -> None:
         if self.limiter is None:

@@ -45,13 +45,18 @@ await page.exposeFunction("relayCallTool", async (params) => {
   if (!tool || !vis.includes("app")) throw new Error(`tool ${params.name} is not callable by apps`);
   const result = await client.callTool(params);
   out.calls.push({ name: params.name, arguments: params.arguments, isError: !!result.isError });
+  hidden(result);
+  return result;
+});
+// A card's secret (in _meta) must appear nowhere the model reads.
+function hidden(result) {
   const token = result._meta?.["io.github.mcp-docker/confirmation"]?.token;
   if (token) {
     const modelSees = JSON.stringify({ content: result.content, structuredContent: result.structuredContent });
     out.tokenHiddenFromModel = (out.tokenHiddenFromModel ?? true) && !modelSees.includes(token);
+    out.cardsSeen = (out.cardsSeen ?? 0) + 1;
   }
-  return result;
-});
+}
 const bundle = fs.readFileSync(plan.host_bundle, "utf8");
 await page.setContent(`<!doctype html><html><head><style>
   html { background: #f3f4f6; color: #111; font: 13px system-ui, sans-serif; }
@@ -70,6 +75,7 @@ async function open(toolName, args, theme = "light", width = plan.width) {
   out.resources = out.resources || {};
   out.resources[uri] = { mimeType: content.mimeType, csp: content._meta?.ui?.csp ?? null };
   const result = await client.callTool({ name: toolName, arguments: args });
+  hidden(result);
   const tool = { name: toolName, inputSchema: byName[toolName].inputSchema };
   await page.evaluate((p) => window.openView(p), {
     html: content.text, toolInput: args, toolResult: result, theme, tool, width,
@@ -129,6 +135,30 @@ await step("remove", async () => {
   await view().locator("#confirm-yes").click();
   await rowOf(plan.remove).waitFor({ state: "detached", ...T });
   check("remove", true);
+});
+// The model itself calls a destructive tool: this client cannot elicit, so the call does nothing and
+// its result opens the confirmation card view; only the person's press removes the container.
+const exists = async (name) =>
+  !(await client.callTool({ name: "docker_inspect_container", arguments: { container: name } })).isError;
+await step("model-card", async () => {
+  await open("docker_remove_container", { container: plan.modelRemove, force: true });
+  await view().locator("#confirm-card").waitFor(T);
+  out.modelQuestion = await view().locator("#confirm-question").textContent();
+  out.modelCardBound = byName.docker_remove_container._meta?.ui?.resourceUri ?? null;
+  out.existsWhileModelCardShown = await exists(plan.modelRemove);
+  await both("model-card");
+  await view().locator("#confirm-yes").click();
+  await view().locator("#outcome[data-outcome=done]").waitFor(T);
+  out.modelOutcome = await view().locator("#outcome").textContent();
+  check("model-card", out.modelQuestion.includes(plan.modelRemove) && !(await exists(plan.modelRemove)), out.modelOutcome);
+});
+await step("model-card-dismiss", async () => {
+  await open("docker_remove_container", { container: plan.modelKeep, force: true });
+  await view().locator("#confirm-card").waitFor(T);
+  await view().locator("#confirm-no").click();
+  await view().locator("#outcome[data-outcome=dismissed]").waitFor(T);
+  await page.waitForTimeout(300);
+  check("model-card-dismiss", await exists(plan.modelKeep));
 });
 await step("logs", async () => {
   await open("docker_container_logs", { container: plan.logs });

@@ -36,6 +36,7 @@ PACKAGES = (
 )
 KEPT = ("containers-light", "confirm-card-dark", "logs-dark", "stats-light")
 ALSO = ("compose-light", "compose-dark", "containers-narrow", "containers-dark", "logs-light", "stats-dark")
+ALSO += ("model-card-light", "model-card-dark")
 """The screenshots the README shows (docs/images)."""
 PAYLOAD = '<img src=x onerror="document.body.dataset.pwned=1">'
 COMPOSE = """services:
@@ -148,6 +149,8 @@ async def test_views_in_a_real_browser(
     stop = run_container(name=unique("stop"), labels=labels)
     remove = run_container(name=unique("remove"), labels=labels)
     keep = run_container(name=unique("keep"), labels=labels)
+    model_remove = run_container(name=unique("model-remove"))
+    model_keep = run_container(name=unique("model-keep"))
     busy = "while :; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo tick > /tmp/t; sleep 0.5; done"
     stats = run_container(["sh", "-c", busy], name=unique("busy"), labels=labels)
     assert wait_until(lambda: needle.encode() in web.logs()), "the container did not print its lines"
@@ -164,6 +167,8 @@ async def test_views_in_a_real_browser(
         "stop": stop.name,
         "remove": remove.name,
         "keep": keep.name,
+        "modelRemove": model_remove.name,
+        "modelKeep": model_keep.name,
         "logs": web.name,
         "stats": stats.name,
         "needle": needle,
@@ -187,7 +192,8 @@ async def test_views_in_a_real_browser(
     seen = json.loads((tmp_path / "result.json").read_text())
     failed = {k: v for k, v in seen["steps"].items() if not v["ok"]}
     assert failed == {}, json.dumps(failed, indent=1)
-    expected = {"containers", "stop", "dismiss", "remove", "logs", "xss", "stats", "narrow", "compose"}
+    expected = {"containers", "stop", "dismiss", "remove", "model-card", "model-card-dismiss", "logs", "xss", "stats"}
+    expected |= {"narrow", "compose"}
     assert expected <= set(seen["steps"]), seen["steps"].keys()
 
     # What the clicks did, on the engine itself.
@@ -202,10 +208,19 @@ async def test_views_in_a_real_browser(
     # reached anything the model sees.
     assert f"Remove container '{remove.name}'" in seen["question"]
     assert "Lost for good" in seen["question"]
-    assert seen["tokenHiddenFromModel"] is True
+    assert seen["tokenHiddenFromModel"] is True and seen["cardsSeen"] >= 4
+    # The model's own docker_remove_container call: bound to the card view, it removed nothing until the
+    # person pressed the card's button (checked on the engine), and a dismissed card left its container.
+    assert seen["modelCardBound"] == "ui://mcp-docker/confirm.html"
+    assert seen["existsWhileModelCardShown"] is True
+    assert f"Remove container '{model_remove.name}'" in seen["modelQuestion"]
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.containers.get(model_remove.id)
+    model_keep.reload()
+    assert model_keep.status == "running"
     assert {"docker_app_request_removal", "docker_app_confirm_removal"} <= set(seen["appOnly"])
     confirms = [c for c in seen["calls"] if c["name"] == "docker_app_confirm_removal"]
-    assert len(confirms) == 1 and not confirms[0]["isError"]
+    assert len(confirms) == 2 and not any(c["isError"] for c in confirms)  # the view's card and the model's
     for uri, res in seen["resources"].items():
         assert res["mimeType"] == "text/html;profile=mcp-app", uri
         assert res["csp"] == {"connectDomains": [], "resourceDomains": [], "frameDomains": [], "baseUriDomains": []}

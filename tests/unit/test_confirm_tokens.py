@@ -93,3 +93,34 @@ def test_cli_flags_set_the_confirmation_settings() -> None:
     args.pop("command", None)
     settings = load_settings(args)
     assert (settings.confirm_timeout, settings.confirm_fallback, settings.confirm_ttl) == (5, "refuse", 9)
+
+
+def test_a_card_token_comes_back_only_from_the_card_and_a_model_token_only_as_confirm_token() -> None:
+    store = ConfirmTokens(300)
+    args = {"container": "web"}
+    card = store.issue("docker_remove_container", None, args, "Remove web?", via="card")
+    model = store.issue("docker_remove_container", None, args, "Remove web?")
+    assert len(card) >= 40  # no model copies it
+    assert refused(store, card, "docker_remove_container", None, args) == "mismatch"  # as confirm_token: spent
+    assert store.peek(card) is None
+    with pytest.raises(TokenRefused) as exc:
+        store.redeem(model, "docker_remove_container", None, args, via="card")
+    assert exc.value.reason == "mismatch"
+
+
+def test_peek_consumes_nothing_and_cancel_burns_only_a_live_card() -> None:
+    clock = Clock()
+    store = ConfirmTokens(10, clock)
+    card = store.issue("docker_remove_volume", "prod", {"volume": "data"}, "Remove data?", via="card")
+    model = store.issue("docker_remove_volume", "prod", {"volume": "data"}, "Remove data?")
+    issued = store.peek(card)
+    assert issued is not None and issued.tool == "docker_remove_volume" and issued.host == "prod"
+    assert store.peek(card) == issued and store.peek("made-up") is None
+    assert store.cancel(model, "card") is False and store.peek(model) is not None
+    assert store.cancel(card, "card") is True and store.cancel(card, "card") is False
+    with pytest.raises(TokenRefused) as exc:
+        store.redeem(card, "docker_remove_volume", "prod", {"volume": "data"}, via="card")
+    assert exc.value.reason == "used"
+    late = store.issue("docker_remove_volume", "prod", {"volume": "data"}, "Remove data?", via="card")
+    clock.now += 11
+    assert store.peek(late) is None and store.cancel(late, "card") is False

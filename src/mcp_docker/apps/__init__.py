@@ -6,6 +6,6 @@ today's surface (no app-only tools, no `_meta.ui`, no `ui://` resources in lists
 """
 
 from mcp_docker.apps.gate import apps_gate
-from mcp_docker.apps.registration import BOUND_VIEWS, build_apps
+from mcp_docker.apps.registration import BOUND_VIEWS, CARD_CONFIRM, build_apps, confirmable
 
-__all__ = ["BOUND_VIEWS", "apps_gate", "build_apps"]
+__all__ = ["BOUND_VIEWS", "CARD_CONFIRM", "apps_gate", "build_apps", "confirmable"]

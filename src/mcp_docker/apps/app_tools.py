@@ -1,52 +1,76 @@
 """Tools only the views call (`visibility: ["app"]`): the confirmation card's request, press and dismiss.
 
-The card is how a person confirms a destructive action in a client that renders MCP Apps: the view asks
-for the question (`docker_app_request_removal`), the server keeps the exact call behind a secret that
-only the view receives (in the result's `_meta`), and only pressing the card's button sends it back
-(`docker_app_confirm_removal`). A model never sees the secret, so it cannot press the button itself.
+The card is how a person confirms a destructive action in a client that renders MCP Apps. It opens in
+two ways: a destructive tool called by the model in such a client (when it cannot elicit) ends with
+the card's result, or the containers view asks for one (`docker_app_request_removal`). Either way the
+token of the general two-step store (`AppState.tokens`, safety/confirm_tokens.py) is issued with
+`via="card"` and travels only in the result's `_meta`; only pressing the card's button sends it back
+(`docker_app_confirm_removal`), which spends it and runs the call it was issued for through the tool
+itself (same checks, question, audit). A model never sees the token, cannot call these tools, and a
+card token passed as `confirm_token` is refused (and spent).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Annotated, Any, TypeVar
 
-import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
 
-from mcp_docker.apps.removal_tokens import TokenStore
 from mcp_docker.safety import audit
-from mcp_docker.safety.levels import Level, check_allowed
-from mcp_docker.state import Ctx, engine, settings
-from mcp_docker.tools.container_models import RemovedContainer
-from mcp_docker.tools.container_tools import _removal_question
+from mcp_docker.safety.confirm_tokens import TokenRefused
+from mcp_docker.safety.confirmation import CONFIRM_META
+from mcp_docker.safety.levels import Level
+from mcp_docker.state import Ctx, app_state
+from mcp_docker.tools.confirm_gate import CARD_ASK, CARD_PRESSED
 from mcp_docker.tools.params import ContainerRef
-from mcp_docker.utils.errors import MCPDockerError, engine_errors
 
-CONFIRM_META = "io.github.mcp-docker/confirmation"
-"""The `_meta` key of a request result that carries the card's secret (for the view only)."""
+__all__ = ["CONFIRM_META", "REMOVE", "card_tools", "request_tool"]
+
 REMOVE = "docker_remove_container"
+UNKNOWN = "This confirmation is unknown, used or expired; nothing was removed or changed. Ask again."
+T = TypeVar("T")
+Token = Annotated[str, Field(description="The secret the confirmation card was given.", max_length=200)]
 
 
-def removal_tools(store: TokenStore) -> list[Any]:
-    """The three app-only functions, sharing `store`."""
+@contextmanager
+def _set(var: ContextVar[T], value: T) -> Iterator[None]:
+    reset = var.set(value)
+    try:
+        yield
+    finally:
+        var.reset(reset)
 
+
+async def _call(ctx: Ctx, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    """Run tool `name` inside this request, through everything a model's call goes through."""
+    try:
+        result = await ctx.mcp_server.call_tool(name, arguments, ctx)
+    except ToolError as exc:
+        raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+    if not isinstance(result, CallToolResult):  # pragma: no cover - the card path never elicits
+        raise ToolError(f"{name} asked for input the card cannot give; nothing was done.")
+    return result
+
+
+def request_tool() -> Any:
     async def docker_app_request_removal(
         ctx: Ctx,
         container: ContainerRef,
         force: Annotated[bool, Field(description="Kill and remove a running container.")] = False,
     ) -> CallToolResult:
         """For the containers view: the question its confirmation card shows before removing a container."""
-        check_allowed(REMOVE, Level.DESTRUCTIVE, "containers", settings(ctx))
-        arguments = {"container": container, "force": force, "volumes": False}
-        eng = engine(ctx)
-        try:
-            with engine_errors("container", container):
-                question = await anyio.to_thread.run_sync(_removal_question, eng, arguments)
-        except MCPDockerError as exc:
-            raise exc.to_tool_error() from exc
-        token = store.issue(REMOVE, arguments, question)
+        with _set(CARD_ASK, True):
+            result = await _call(ctx, REMOVE, {"container": container, "force": force})
+        card = (result.meta or {}).get(CONFIRM_META)
+        if card is None:  # refused before anything was asked
+            return result
+        question = card["question"]
         text = (
             f"{question}\nThe person was shown a confirmation card. Nothing is removed unless they press its "
             "button; wait for them."
@@ -54,42 +78,47 @@ def removal_tools(store: TokenStore) -> list[Any]:
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content={"question": question, "container": container, "pending": True},
-            _meta={CONFIRM_META: {"token": token}},
+            _meta={CONFIRM_META: card},
         )
 
-    async def docker_app_confirm_removal(
-        ctx: Ctx,
-        token: Annotated[str, Field(description="The secret the confirmation card was given.", max_length=200)],
-    ) -> RemovedContainer:
-        """For the confirmation card's button: remove the container the card asked about."""
-        pending = store.redeem(token, REMOVE)
-        if pending is None:
-            raise ToolError("This confirmation is unknown, used or expired; nothing was removed. Ask again.")
-        cfg = settings(ctx)
-        check_allowed(REMOVE, Level.DESTRUCTIVE, "containers", cfg)
-        args = pending.arguments
-        eng = engine(ctx)
+    return docker_app_request_removal
 
-        def remove() -> RemovedContainer:
-            data = eng.api.inspect_container(args["container"])
-            eng.api.remove_container(args["container"], v=args["volumes"], force=args["force"])
-            return RemovedContainer(
-                id=data["Id"][:12], name=data["Name"].lstrip("/"), removed=True, volumes_removed=args["volumes"]
-            )
 
+def card_tools() -> list[Any]:
+    """The card's two buttons."""
+
+    async def docker_app_confirm_removal(ctx: Ctx, token: Token) -> CallToolResult:
+        """For the confirmation card's button: run the destructive call the card asked about."""
+        tokens = app_state(ctx).tokens
+        issued = tokens.peek(token)
+        if issued is None or issued.via != "card":
+            raise ToolError(UNKNOWN)
+        arguments: dict[str, Any] = json.loads(issued.arguments)
         try:
-            with engine_errors("container", args["container"]):
-                result = await anyio.to_thread.run_sync(remove)
-        except MCPDockerError as exc:
-            audit.record(cfg.audit_log, REMOVE, Level.DESTRUCTIVE.value, args, "error", str(exc))
-            raise exc.to_tool_error() from exc
-        audit.record(cfg.audit_log, REMOVE, Level.DESTRUCTIVE.value, args, "ok", "confirmed by a person (card)")
-        return result
+            tokens.redeem(token, issued.tool, issued.host, arguments, via="card")  # spent from here on
+        except TokenRefused:
+            raise ToolError(UNKNOWN) from None
+        if issued.host is not None:
+            arguments["host"] = issued.host
+        with _set(CARD_PRESSED, issued):
+            return await _call(ctx, issued.tool, arguments)
 
-    async def docker_app_dismiss_removal(
-        token: Annotated[str, Field(description="The secret the confirmation card was given.", max_length=200)],
-    ) -> dict[str, bool]:
-        """For the confirmation card's dismiss button: forget the pending removal."""
-        return {"dismissed": store.cancel(token)}
+    async def docker_app_dismiss_removal(ctx: Ctx, token: Token) -> dict[str, bool]:
+        """For the confirmation card's dismiss button: forget the pending call; nothing is done."""
+        state = app_state(ctx)
+        issued = state.tokens.peek(token)
+        dismissed = issued is not None and state.tokens.cancel(token, "card")
+        if dismissed and issued is not None:
+            audit.record(
+                state.settings.audit_log,
+                issued.tool,
+                Level.DESTRUCTIVE.value,
+                json.loads(issued.arguments),
+                "dismissed",
+                "the person dismissed the confirmation card",
+                host=issued.host,
+                token_digest=issued.digest[:16],
+            )
+        return {"dismissed": dismissed}
 
-    return [docker_app_request_removal, docker_app_confirm_removal, docker_app_dismiss_removal]
+    return [docker_app_confirm_removal, docker_app_dismiss_removal]

@@ -2,7 +2,8 @@
 
 For them: app-only tools are not listed and cannot be called, `ui://` resources are not listed, and no
 tool carries `_meta.ui`. For clients that did: the tools whose results a view shows get
-`_meta.ui.resourceUri`, and the app-only tools are listed (hosts keep them from the model).
+`_meta.ui.resourceUri` (a tool that may need a person's confirmation shows the confirmation card's
+view, compose its own), and the app-only tools are listed (hosts keep them from the model).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from mcp.server.apps import client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult, TextContent
 
-from mcp_docker.apps.registration import BOUND_VIEWS
+from mcp_docker.apps.registration import BOUND_VIEWS, CONFIRM_VIEW
 
 
 def _app_only(tool: dict[str, Any]) -> bool:
@@ -29,8 +30,9 @@ def _dump(result: HandlerResult) -> dict[str, Any]:
     return result.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-def apps_gate(app_only_tools: set[str]) -> Any:
-    """The middleware (see module doc); `app_only_tools` are the names only views may call."""
+def apps_gate(app_only_tools: set[str], carded: set[str] | frozenset[str] = frozenset()) -> Any:
+    """The middleware (see module doc); `app_only_tools` are the names only views may call; `carded` the
+    tools that may end with a confirmation card (bound to the card's view unless they have their own)."""
 
     async def gate(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method not in ("tools/list", "tools/call", "resources/list"):
@@ -52,8 +54,9 @@ def apps_gate(app_only_tools: set[str]) -> Any:
             result["tools"] = [t for t in tools if not _app_only(t)]
             return result
         for tool in tools:
-            if tool["name"] in BOUND_VIEWS:
-                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": {"resourceUri": BOUND_VIEWS[tool["name"]]}}
+            view = BOUND_VIEWS.get(tool["name"]) or (CONFIRM_VIEW if tool["name"] in carded else None)
+            if view is not None:
+                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": {"resourceUri": view}}
         return result
 
     return gate

@@ -1,14 +1,14 @@
-"""The extension object: the four `ui://` views, which tool each one shows, and the app-only tools."""
+"""The extension object: the `ui://` views, which tool each one shows, and the app-only tools."""
 
 from __future__ import annotations
 
 from mcp.server.apps import Apps
 
-from mcp_docker.apps.app_tools import REMOVE, removal_tools
-from mcp_docker.apps.removal_tokens import TokenStore
+from mcp_docker.apps.app_tools import REMOVE, card_tools, request_tool
 from mcp_docker.apps.views_html import RESOURCE_CSP, view_html
 from mcp_docker.config import Settings
 from mcp_docker.safety.levels import Level, refusal
+from mcp_docker.tools import all_tools
 
 VIEWS = {
     "containers": (
@@ -18,6 +18,10 @@ VIEWS = {
     "logs": ("Container logs", "A container's log lines with timestamps, search and follow."),
     "stats": ("Container stats", "CPU, memory, network and block I/O of a container as small live charts."),
     "compose": ("Compose project", "A Compose project's services, their containers and state."),
+    "confirm": (
+        "Confirmation",
+        "The card a person presses to confirm a destructive call (what will be lost, and on which engine).",
+    ),
 }
 
 BOUND_VIEWS = {
@@ -27,6 +31,19 @@ BOUND_VIEWS = {
     "docker_compose_operations": "ui://mcp-docker/compose.html",
 }
 """Model-visible tool -> the view that shows its result (stamped on tools/list for Apps clients only)."""
+CARD_CONFIRM = "docker_app_confirm_removal"
+"""The card's button (an app-only tool): with it registered, destructive calls can be confirmed by a card."""
+CONFIRM_VIEW = "ui://mcp-docker/confirm.html"
+"""The view bound to every other tool that may need a person's confirmation (its card, then the outcome)."""
+
+
+def confirmable(settings: Settings) -> set[str]:
+    """The tools these settings offer that can end with a confirmation card (destructive, or conditional)."""
+    return {
+        spec.name
+        for spec in all_tools().values()
+        if spec.fn_without_token is not None and refusal(spec.name, spec.level, spec.toolset, settings) is None
+    }
 
 
 def uri(view: str) -> str:
@@ -34,7 +51,8 @@ def uri(view: str) -> str:
 
 
 def build_apps(settings: Settings) -> Apps:
-    """The MCP Apps extension for `settings`: views always; the removal card only where removal is allowed."""
+    """The MCP Apps extension for `settings`: views always; the containers view's removal request where
+    removal is allowed; the card's buttons where any call may need a person's confirmation."""
     apps = Apps()
     for name, (title, description) in VIEWS.items():
         apps.add_html_resource(
@@ -47,6 +65,9 @@ def build_apps(settings: Settings) -> Apps:
             prefers_border=True,
         )
     if refusal(REMOVE, Level.DESTRUCTIVE, "containers", settings) is None:
-        for fn in removal_tools(TokenStore(ttl=120.0)):
-            apps.tool(resource_uri=uri("containers"), visibility=["app"], name=fn.__name__)(fn)
+        fn = request_tool()
+        apps.tool(resource_uri=uri("containers"), visibility=["app"], name=fn.__name__)(fn)
+    if confirmable(settings) and settings.destructive != "deny":
+        for fn in card_tools():
+            apps.tool(resource_uri=CONFIRM_VIEW, visibility=["app"], name=fn.__name__)(fn)
     return apps

@@ -7,11 +7,15 @@ keyed by the token's digest; the token itself is never stored, logged or audited
 
 API (also for other confirmation surfaces, e.g. an MCP Apps confirmation card):
 
-- `store.issue(tool, host, arguments, question) -> token`: a new single-use token bound to the tool,
-  the engine (`host`, `None` with one engine) and the exact arguments; it expires after `ttl` seconds.
-- `store.redeem(token, tool, host, arguments) -> Issued`: consumes the token (any presentation burns
-  it) and returns what it was issued for, or raises `TokenRefused` whose `reason` is `unknown`,
-  `expired`, `used` or `mismatch`.
+- `store.issue(tool, host, arguments, question, via=...) -> token`: a new single-use token bound to the
+  tool, the engine (`host`, `None` with one engine), the exact arguments and the way it may come back
+  (`via`: `"token"` for the model's `confirm_token` argument, `"card"` for the button of an MCP Apps
+  confirmation card); it expires after `ttl` seconds.
+- `store.redeem(token, tool, host, arguments, via=...) -> Issued`: consumes the token (any presentation
+  burns it) and returns what it was issued for, or raises `TokenRefused` whose `reason` is `unknown`,
+  `expired`, `used` or `mismatch` (another tool, engine, arguments or way back).
+- `store.peek(token) -> Issued | None`: what a live token stands for, without consuming it (the card's
+  button finds the call it confirms); `store.cancel(token, via)` burns one (a dismissed card).
 - `digest(token)`: the short digest that audit lines and logs carry instead of the token.
 """
 
@@ -25,17 +29,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
 
 Reason = Literal["unknown", "expired", "used", "mismatch"]
+Via: TypeAlias = Literal["token", "card"]
+"""How a token comes back: in the model's `confirm_token` argument, or from a confirmation card's button."""
 MAX_TOKENS = 1000
 """Most live tokens kept; the oldest go first (a model cannot grow the server's memory without bound)."""
 KEEP_SPENT = 3600.0
 """Seconds a used or expired token is remembered (to say why it is refused)."""
 TOKEN_BYTES = 18
 """Random bytes per token (144 bits, from the `secrets` module): cannot be guessed."""
+CARD_TOKEN_BYTES = 32
+"""Random bytes of a card's token (256 bits): no model copies it, so its length costs nothing."""
 
 
 def digest(token: str) -> str:
@@ -73,6 +81,7 @@ class Issued:
     question: str
     expires: float
     digest: str
+    via: Via = "token"
 
 
 class TokenRefused(Exception):
@@ -99,10 +108,12 @@ class ConfirmTokens:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def issue(self, tool: str, host: str | None, arguments: dict[str, Any], question: str) -> str:
-        token = secrets.token_urlsafe(TOKEN_BYTES)
+    def issue(
+        self, tool: str, host: str | None, arguments: dict[str, Any], question: str, *, via: Via = "token"
+    ) -> str:
+        token = secrets.token_urlsafe(CARD_TOKEN_BYTES if via == "card" else TOKEN_BYTES)
         key = digest(token)
-        issued = Issued(tool, host, canonical_arguments(arguments), question, self._clock() + self.ttl, key)
+        issued = Issued(tool, host, canonical_arguments(arguments), question, self._clock() + self.ttl, key, via)
         with self._lock:
             self._purge()
             while len(self._entries) >= MAX_TOKENS:
@@ -110,7 +121,9 @@ class ConfirmTokens:
             self._entries[key] = _Entry(issued)
         return token
 
-    def redeem(self, token: str, tool: str, host: str | None, arguments: dict[str, Any]) -> Issued:
+    def redeem(
+        self, token: str, tool: str, host: str | None, arguments: dict[str, Any], *, via: Via = "token"
+    ) -> Issued:
         key = digest(token)
         with self._lock:
             self._purge()
@@ -126,11 +139,29 @@ class ConfirmTokens:
             same = (
                 issued.tool == tool
                 and issued.host == host
+                and issued.via == via
                 and hmac.compare_digest(issued.arguments, canonical_arguments(arguments))
             )
             if not same:
                 raise TokenRefused("mismatch", issued)
             return issued
+
+    def peek(self, token: str) -> Issued | None:
+        """What a live (unused, unexpired) token was issued for; consumes nothing."""
+        with self._lock:
+            entry = self._entries.get(digest(token))
+            if entry is None or entry.used or self._clock() > entry.issued.expires:
+                return None
+            return entry.issued
+
+    def cancel(self, token: str, via: Via) -> bool:
+        """Burn a live token that came back `via` (a dismissed card); False when there was none."""
+        with self._lock:
+            entry = self._entries.get(digest(token))
+            if entry is None or entry.used or entry.issued.via != via or self._clock() > entry.issued.expires:
+                return False
+            entry.used = True
+            return True
 
     def _purge(self) -> None:
         """Forget tokens an hour (or one TTL, if longer) past their expiry: kept that long so a late or

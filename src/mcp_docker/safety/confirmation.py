@@ -5,6 +5,10 @@ existing image tag) runs only when:
 
 - the client declares form elicitation and the user accepts the question within
   MCP_DOCKER_CONFIRM_TIMEOUT seconds; or
+- the client negotiated MCP Apps but cannot ask (or the question went unanswered): the call changes
+  nothing and its result opens a confirmation card (a view) that shows the question; the card's secret
+  travels only in the result's `_meta`, and the person's press of its button (an app-only tool) runs
+  the call; or
 - the client cannot ask (or the question went unanswered) and MCP_DOCKER_CONFIRM_FALLBACK=token: the
   first call changes nothing and returns the question with `confirm_token="<token>"`; the same call
   plus that token (see `confirm_tokens`) runs it.
@@ -24,13 +28,15 @@ from mcp.types import ClientCapabilities
 from pydantic import BaseModel, Field
 
 from mcp_docker.config import Settings
-from mcp_docker.safety.confirm_tokens import Reason
+from mcp_docker.safety.confirm_tokens import Issued, Reason
 from mcp_docker.safety.levels import Level
 from mcp_docker.utils.errors import UnsafeOperation
 
 TOKEN = "confirm_token"  # noqa: S105 - an argument name
 """The visible argument of the two-step confirmation."""
 TOKEN_DESCRIPTION = "Only from the previous call's result, once agreed."  # noqa: S105
+CONFIRM_META = "io.github.mcp-docker/confirmation"
+"""The `_meta` key of a result that opens a confirmation card: its secret, for the view only."""
 
 
 class Confirmation(BaseModel):
@@ -68,6 +74,22 @@ class TokenGiven:
 
 
 @dataclass(frozen=True)
+class ShowCard:
+    """The client renders MCP Apps views: the person is asked by a confirmation card instead."""
+
+    question: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CardPressed:
+    """The person pressed a confirmation card's button; `issued` is what its (now spent) token was for."""
+
+    issued: Issued
+    question: str
+
+
+@dataclass(frozen=True)
 class Denied:
     """MCP_DOCKER_DESTRUCTIVE=deny and this (otherwise moderate) call needs confirmation."""
 
@@ -91,6 +113,20 @@ class ConfirmationNeeded(UnsafeOperation):
     def __init__(self, message: str, hint: str, token_digest: str) -> None:
         super().__init__(message, hint)
         self.token_digest = token_digest
+
+
+class CardNeeded(ConfirmationNeeded):
+    """Nothing was done; the result opens a confirmation card holding `token` (never shown to the model)."""
+
+    def __init__(self, name: str, title: str, question: str, token: str, why: str, token_digest: str) -> None:
+        message = (
+            f"Not done yet: {name} needs the person's confirmation ({why}). Nothing was changed.\n{question}\n"
+            "The person was shown a confirmation card with this question; nothing happens unless they press "
+            "its button."
+        )
+        hint = f"Wait for them. Do not call {name} again for this and do not try to confirm it yourself."
+        super().__init__(message, hint, token_digest)
+        self.meta = {"token": token, "tool": name, "title": title, "question": question}
 
 
 class TokenRejected(UnsafeOperation):

@@ -9,20 +9,26 @@
 - a visible `confirm_token` argument (when the two-step confirmation is on).
 
 `settle` is called by the wrapper with what the resolver produced: it lets the call run, refuses it,
-or, where the user could not be asked, issues a token and ends the call with the question.
+or, where the user could not be asked, issues a token and ends the call with the question. In a client
+that negotiated MCP Apps the token goes to a confirmation card instead (`CardNeeded`: the result's
+`_meta`, never its content); the card's button (apps/app_tools.py) spends the token and runs the same
+call again with `CARD_PRESSED` set, which only that app-only tool sets.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import inspect
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import anyio.to_thread
+from mcp.server.apps import client_supports_apps
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -31,16 +37,19 @@ from mcp_types.version import is_version_at_least
 from pydantic import Field, ValidationError
 
 from mcp_docker.safety.audit import audit_call
-from mcp_docker.safety.confirm_tokens import TokenRefused, canonical_arguments, short_digest
+from mcp_docker.safety.confirm_tokens import Issued, TokenRefused, canonical_arguments, short_digest
 from mcp_docker.safety.confirmation import (
     TOKEN,
     TOKEN_DESCRIPTION,
     Answered,
     CannotAsk,
+    CardNeeded,
+    CardPressed,
     Confirmation,
     ConfirmationNeeded,
     Denied,
     NotNeeded,
+    ShowCard,
     TokenGiven,
     TokenRejected,
     Unanswered,
@@ -72,6 +81,10 @@ Describe = Callable[["Engine", dict[str, Any]], str | None]
 `None` means this call loses nothing and needs no confirmation (e.g. a tag that moves nothing)."""
 _MODERN = "2026-07-28"
 _ASKED_KEEP = 3600.0
+CARD_ASK: ContextVar[bool] = ContextVar("mcp_docker_card_ask", default=False)
+"""Set by a view's own request for a confirmation card (apps/app_tools.py): ask by card, never run."""
+CARD_PRESSED: ContextVar[Issued | None] = ContextVar("mcp_docker_card_pressed", default=None)
+"""Set only by the card's button (an app-only tool) around the call its spent token was issued for."""
 
 
 def _modern(ctx: Context[Any, Any]) -> bool:
@@ -114,7 +127,8 @@ def attach_confirmation(
             raise exc.to_tool_error() from exc
         level = spec.call_level(arguments)
         destructive = level is Level.DESTRUCTIVE
-        if refusal(spec.name, level, spec.toolset, settings) or settings.destructive == "allow":
+        asking = CARD_ASK.get()
+        if refusal(spec.name, level, spec.toolset, settings) or (settings.destructive == "allow" and not asking):
             return NotNeeded()
         if not destructive and (describe is None or level is Level.SAFE or not spec.conditional):
             return NotNeeded()
@@ -126,31 +140,24 @@ def attach_confirmation(
         question = _on_engine(state, question)
         if settings.destructive == "deny":
             return Denied(question)
+        pressed = CARD_PRESSED.get()
+        if pressed is not None:
+            return CardPressed(pressed, question)
+        if asking:
+            return ShowCard(question, "asked from a view")
         if token is not None:
             return TokenGiven(token, question)
+        card = state.cards and client_supports_apps(ctx)
         if not client_can_elicit(ctx.client_capabilities):
+            if card:
+                return ShowCard(question, "this client does not support MCP elicitation")
             return CannotAsk(question)
-        timeout = settings.confirm_timeout
-        if _modern(ctx):
-            key = _asked_key(spec.name, CURRENT_HOST.get(), arguments, question)
-            now = time.monotonic()
-            for old in [k for k, t in state.asked.items() if now - t > _ASKED_KEEP]:
-                del state.asked[old]
-            if ctx.input_responses:
-                asked_at = state.asked.pop(key, None)
-                if asked_at is None or now - asked_at > timeout:
-                    return Unanswered(question, timeout)
-            else:
-                state.asked[key] = now
-            return Elicit(question, Confirmation)
-        if not ctx.session.can_send_request:
-            return CannotAsk(question)
-        with anyio.move_on_after(timeout):
-            try:
-                return Answered(await ctx.elicit(question, Confirmation))
-            except (ValueError, ValidationError) as exc:
-                raise ToolError(f"The client's answer to the confirmation question was not valid: {exc}") from exc
-        return Unanswered(question, timeout)
+        outcome = await _elicit(ctx, state, spec, arguments, question)
+        if card and isinstance(outcome, Unanswered):
+            return ShowCard(question, f"the question went unanswered for {outcome.seconds:g} s")
+        if card and isinstance(outcome, CannotAsk):
+            return ShowCard(question, "this client cannot be asked now")
+        return outcome
 
     def make(with_token: bool) -> Any:
         async def resolver(ctx: Context[Any, Any], **arguments: Any) -> Any:
@@ -185,6 +192,34 @@ def attach_confirmation(
     )
     without_token.__annotations__ = {**fn.__annotations__, CONFIRMATION: plain.annotation}
     return without_token
+
+
+async def _elicit(
+    ctx: Context[Any, Any], state: AppState, spec: ToolSpec, arguments: dict[str, Any], question: str
+) -> Any:
+    """Put the question through elicitation, with its deadline (see the module doc)."""
+    settings = state.settings
+    timeout = settings.confirm_timeout
+    if _modern(ctx):
+        key = _asked_key(spec.name, CURRENT_HOST.get(), arguments, question)
+        now = time.monotonic()
+        for old in [k for k, t in state.asked.items() if now - t > _ASKED_KEEP]:
+            del state.asked[old]
+        if ctx.input_responses:
+            asked_at = state.asked.pop(key, None)
+            if asked_at is None or now - asked_at > timeout:
+                return Unanswered(question, timeout)
+        else:
+            state.asked[key] = now
+        return Elicit(question, Confirmation)
+    if not ctx.session.can_send_request:
+        return CannotAsk(question)
+    with anyio.move_on_after(timeout):
+        try:
+            return Answered(await ctx.elicit(question, Confirmation))
+        except (ValueError, ValidationError) as exc:
+            raise ToolError(f"The client's answer to the confirmation question was not valid: {exc}") from exc
+    return Unanswered(question, timeout)
 
 
 def _question(
@@ -226,6 +261,11 @@ def settle(spec: ToolSpec, level: Level, state: AppState, arguments: dict[str, A
     host = CURRENT_HOST.get()
     if isinstance(data, Denied):
         raise denied_refusal(name, data.question)
+    if isinstance(data, ShowCard):
+        token = state.tokens.issue(name, host, arguments, data.question, via="card")
+        raise CardNeeded(name, spec.title, data.question, token, data.why, short_digest(token))
+    if isinstance(data, CardPressed):
+        return _pressed(spec, state, host, arguments, data)
     if isinstance(data, CannotAsk | Unanswered):
         if settings.confirm_fallback == "refuse":
             raise cannot_ask_refusal(name) if isinstance(data, CannotAsk) else unanswered_refusal(name, data.seconds)
@@ -253,3 +293,28 @@ def settle(spec: ToolSpec, level: Level, state: AppState, arguments: dict[str, A
     if level is Level.DESTRUCTIVE or spec.conditional:
         raise missing_confirmation(name)
     return None
+
+
+def _pressed(spec: ToolSpec, state: AppState, host: str | None, arguments: dict[str, Any], data: CardPressed) -> str:
+    """The card's button was pressed (its token already spent): this call must be the one it was for."""
+    issued, name = data.issued, spec.name
+    token_digest = issued.digest[:16]
+    same = (
+        issued.via == "card"
+        and issued.tool == name
+        and issued.host == host
+        and hmac.compare_digest(issued.arguments, canonical_arguments(arguments))
+    )
+    if not same:
+        raise TokenRejected(*token_refusal(name, "mismatch"), "mismatch", token_digest)
+    if issued.question != data.question:
+        token = state.tokens.issue(name, host, arguments, data.question, via="card")
+        raise CardNeeded(
+            name,
+            spec.title,
+            data.question,
+            token,
+            "what it would do changed since the card was shown",
+            short_digest(token),
+        )
+    return token_digest

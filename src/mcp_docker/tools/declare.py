@@ -6,8 +6,9 @@ wrapper is the single place where, on every call:
 
 - the settings are checked again (a tool hidden at registration cannot be called anyway);
 - a destructive call runs only with the user's confirmation (MCP_DOCKER_DESTRUCTIVE=confirm): the
-  question is asked by a resolver on a hidden parameter, or confirmed in two steps with a
-  `confirm_token` (`tools/confirm_gate.py`);
+  question is asked by a resolver on a hidden parameter, by an MCP Apps confirmation card (the result
+  then carries the card's secret in `_meta` only), or confirmed in two steps with a `confirm_token`
+  (`tools/confirm_gate.py`);
 - MODERATE and DESTRUCTIVE calls are written to the audit log (`audit_call`, when configured);
 - the blocking docker-py work runs on a worker thread;
 - engine errors are mapped to the project's hierarchy and reach the model as a `ToolError`;
@@ -28,7 +29,7 @@ from pydantic import BaseModel
 
 from mcp_docker.call_limits import call_guard
 from mcp_docker.safety.audit import audit_call
-from mcp_docker.safety.confirmation import TOKEN
+from mcp_docker.safety.confirmation import CONFIRM_META, TOKEN, CardNeeded
 from mcp_docker.safety.levels import Level, check_allowed
 from mcp_docker.state import Ctx, app_state
 from mcp_docker.tools.confirm_gate import CONFIRMATION, Describe, attach_confirmation, settle
@@ -138,6 +139,10 @@ def docker_tool(
                             result = await state.current_engine().run_async(call)
                         else:
                             result = await state.current_engine().run_sync(call)
+            except CardNeeded as exc:  # nothing done; the result opens the confirmation card (MCP Apps)
+                audit_call(name, level, state.settings, kwargs, exc)
+                text = TextContent(type="text", text=str(exc))
+                return cast(R, CallToolResult(content=[text], is_error=True, _meta={CONFIRM_META: exc.meta}))
             except MCPDockerError as exc:
                 state.current_engine().unavailable(exc)
                 audit_call(name, level, state.settings, kwargs, exc, token_digest=token_digest)

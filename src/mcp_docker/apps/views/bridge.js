@@ -129,3 +129,39 @@ function bytes(n) {
   }
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
+
+// The confirmation card: the server's own question and a secret only this view holds (in the result's
+// _meta, which the host keeps from the model). Its button sends the secret back through an app-only
+// tool; the answer may be a fresh card (what the call would do changed since), which replaces it.
+const CONFIRM_META = "io.github.mcp-docker/confirmation";
+function cardOf(result) {
+  const card = ((result && result._meta) || {})[CONFIRM_META];
+  return card && typeof card.token === "string" ? card : null;
+}
+function confirmCard(slot, card, options) {
+  const press = async (yes) => {
+    for (const b of slot.querySelectorAll("button")) b.disabled = true;
+    const name = yes ? "docker_app_confirm_removal" : "docker_app_dismiss_removal";
+    try {
+      const result = await MCP.request("tools/call", { name, arguments: { token: card.token } });
+      const next = yes ? cardOf(result) : null;
+      if (next) return confirmCard(slot, next, options);
+      slot.replaceChildren();
+      await options.onDone(yes, result || {});
+    } catch (err) {
+      slot.replaceChildren();
+      options.onError(err);
+    }
+  };
+  slot.replaceChildren(el("div", { class: "card", id: "confirm-card", role: "alertdialog", "aria-label": "Confirm" }, [
+    el("h2", { text: "Confirm: this cannot be undone" }),
+    el("pre", { id: "confirm-question", text: card.question }),
+    el("div", { class: "actions" }, [
+      el("button", { class: "primary-danger", id: "confirm-yes", text: options.label || card.title || "Confirm", onclick: () => press(true) }),
+      el("button", { id: "confirm-no", text: "Cancel", onclick: () => press(false) }),
+    ]),
+  ]));
+}
+function resultText(result) {
+  return ((result && result.content) || []).map((c) => c.text || "").join(" ");
+}
