@@ -116,9 +116,11 @@ def type_of(schema: dict[str, Any]) -> str:
             return " or ".join(dict.fromkeys(type_of(s) for s in schema[combo]))
     kind = schema.get("type")
     if isinstance(kind, list):
-        return " or ".join(str(k) for k in kind)
+        return " or ".join(type_of({**schema, "type": k}) for k in kind)
     if kind == "array":
         return f"list[{type_of(schema.get('items', {}))}]"
+    if kind == "object" and isinstance(schema.get("properties"), dict):  # a nested model written in place
+        return "object (" + ", ".join(schema["properties"]) + ")"
     if kind == "object":
         extra = schema.get("additionalProperties")
         return f"dict[string, {type_of(extra)}]" if isinstance(extra, dict) else "object"

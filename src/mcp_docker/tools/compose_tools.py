@@ -201,7 +201,7 @@ def _down_question(eng: Engine, arguments: dict[str, Any]) -> str:
 @docker_tool(
     Level.DESTRUCTIVE,
     "compose",
-    title="Compose project operations",
+    title="Compose project",
     destructive_hint=True,
     action_levels=ACTION_LEVELS,
     confirm=_down_question,
@@ -215,7 +215,7 @@ async def docker_compose_operations(
     project_dir: Annotated[str | None, Field(description="Server-side directory holding compose.yaml.")] = None,
     files: Annotated[
         list[str] | None,
-        Field(description="Compose files; relative to project_dir."),
+        Field(description="Compose files, relative to project_dir."),
     ] = None,
     project_name: Annotated[str | None, Field(description="[a-z0-9_-]; default: the directory.")] = None,
     services: Annotated[list[str] | None, Field(description="Only these (not down/config).")] = None,

@@ -103,8 +103,7 @@ def docker_inspect_container(
     container: ContainerRef,
     full: Annotated[bool, Field(description="Add the engine's raw document (env redacted).")] = False,
 ) -> ContainerDetails:
-    """Show a container's configuration and state: image, command, env (values redacted), ports, mounts,
-    networks, restart policy, limits, health."""
+    """A container's configuration and state; env values redacted."""
     data = engine(ctx).api.inspect_container(container)
     return container_details(data, redact=settings(ctx).redact_env, full=full)
 
@@ -137,10 +136,10 @@ def docker_create_container(
     restart_policy: Annotated[
         str | None, Field(description="no, always, unless-stopped, on-failure or on-failure:N.")
     ] = None,
-    mem_limit: Annotated[str | None, Field(description="Memory limit, e.g. '512m', '2g'.")] = None,
-    cpus: Annotated[float | None, Field(description="CPU limit in cores, e.g. 1.5.", gt=0, le=1024)] = None,
+    mem_limit: Annotated[str | None, Field(description="e.g. '512m', '2g'.")] = None,
+    cpus: Annotated[float | None, Field(description="Cores, e.g. 1.5.", gt=0, le=1024)] = None,
     working_dir: Annotated[str | None, Field(description="Working directory.")] = None,
-    user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
+    user: Annotated[str | None, Field(description="Name or uid[:gid] to run as.")] = None,
     start: Annotated[bool, Field(description="Start it after creating.")] = False,
     privileged: Annotated[bool, Field(description="Refused unless allowed.")] = False,
     cap_add: Annotated[list[str] | None, Field(description="Capabilities; policy-checked.")] = None,
@@ -345,12 +344,12 @@ def docker_exec_command(
     command: Annotated[
         list[str] | str,
         Field(
-            description="Program and arguments: a list (['ls', '-l', '/']) or a string split like a shell "
-            "would; it is never run by a shell. Use ['sh', '-c', '...'] only if the image has a shell."
+            description="A list (['ls', '-l', '/']) or a string split shell-style; never run by a shell: "
+            "use ['sh', '-c', '...'] if the image has one."
         ),
     ],
     workdir: Annotated[str | None, Field(description="Working directory.")] = None,
-    user: Annotated[str | None, Field(description="User (name or uid[:gid]) to run as.")] = None,
+    user: Annotated[str | None, Field(description="Name or uid[:gid] to run as.")] = None,
     environment: Annotated[dict[str, str] | None, Field(description="Extra environment variables.")] = None,
 ) -> ExecResult:
     """Run a command in a running container: exit code, bounded stdout/stderr."""
@@ -384,7 +383,7 @@ def docker_container_stats(
     filters: Filters = None,
     limit: Limit = 50,
 ) -> ContainerStats:
-    """One sample of CPU, memory, network and block I/O, PIDs; without `container`, of all running."""
+    """One sample of CPU, memory, network and block I/O, PIDs."""
     api = engine(ctx).api
     if container is not None:
         if filters:

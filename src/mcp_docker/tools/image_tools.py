@@ -52,13 +52,10 @@ from mcp_docker.utils import validation
 from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, engine_output, map_engine_error
 from mcp_docker.utils.output import bounded_tail
 
-ImageRef = Annotated[str, Field(description="Image reference ('nginx:1.27') or id.", min_length=1)]
+ImageRef = Annotated[str, Field(description="Reference ('nginx:1.27') or id.", min_length=1)]
 Filters = Annotated[
     dict[str, str | list[str]] | None,
-    Field(
-        description="Engine filters, e.g. {'reference': 'nginx*'}, {'dangling': 'true'}, {'label': ['app=web']}, "
-        "{'before': 'nginx:1.27'}."
-    ),
+    Field(description="Engine filters: reference ('nginx*'), dangling, label, before, since."),
 ]
 Tag = Annotated[str | None, Field(description="Tag; default: the reference's, else 'latest'.")]
 
@@ -142,8 +139,7 @@ def docker_inspect_image(
     image: ImageRef,
     full: Annotated[bool, Field(description="Add the engine's raw document (env redacted).")] = False,
 ) -> ImageDetails:
-    """Show an image's configuration: tags, digests, platform, size, layers, entrypoint, command, env
-    (values redacted), exposed ports, volumes and labels."""
+    """An image's configuration; env values redacted."""
     data = engine(ctx).api.inspect_image(image)
     return image_details(data, redact=settings(ctx).redact_env, full=full)
 
@@ -153,7 +149,7 @@ async def docker_pull_image(
     ctx: Ctx,
     image: Annotated[str, Field(description="e.g. 'nginx:1.27', 'registry:5000/app'.")],
     tag: Tag = None,
-    platform: Annotated[str | None, Field(description="Platform, e.g. 'linux/amd64', 'linux/arm64'.")] = None,
+    platform: Annotated[str | None, Field(description="e.g. 'linux/arm64'.")] = None,
 ) -> PulledImage:
     """Pull an image with progress; credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
@@ -185,7 +181,7 @@ async def docker_push_image(
     image: Annotated[str, Field(description="Local image named for its registry: 'registry:5000/app'.")],
     tag: Tag = None,
 ) -> PushedImage:
-    """Push a local image (tagged for its registry) with progress; credentials: the server's `docker login`."""
+    """Push a local image with progress; credentials: the server user's `docker login`."""
     repo, tag = _reference(image, tag)
     if ":" in tag:
         raise ValidationError("Push a tag, not a digest: pass the image's repository:tag.")
@@ -226,7 +222,7 @@ async def docker_build_image(
     ctx: Ctx,
     path: Annotated[str, Field(description="Absolute context directory on the server.")],
     tag: Annotated[str | list[str] | None, Field(description="Name(s), e.g. 'app:1.0'.")] = None,
-    dockerfile: Annotated[str | None, Field(description="Dockerfile, relative to the context.")] = None,
+    dockerfile: Annotated[str | None, Field(description="Path relative to the context.")] = None,
     buildargs: Annotated[dict[str, str] | None, Field(description="ARG values.")] = None,
     target: Annotated[str | None, Field(description="Stage to stop at.")] = None,
     nocache: Annotated[bool, Field(description="No build cache.")] = False,
@@ -354,7 +350,7 @@ def docker_remove_image(
         bool, Field(description="Even if a stopped container uses it or it has several repositories.")
     ] = False,
 ) -> RemovedImage:
-    """Remove a local image (or one of its tags): untags it and deletes the layers nothing else uses."""
+    """Remove a local image or one of its tags; deletes the layers nothing else uses."""
     rows = engine(ctx).api.remove_image(image, force=force)
     untagged = [r["Untagged"] for r in rows if r.get("Untagged")]
     deleted = [short_id(r["Deleted"]) for r in rows if r.get("Deleted")]

@@ -24,7 +24,7 @@ from mcp_docker.tools.removal_questions import network_removal_question
 from mcp_docker.utils.errors import ConflictError, engine_errors
 from mcp_docker.utils.output import clean_text
 
-NetworkRef = Annotated[str, Field(description="Network name or id.", min_length=1)]
+NetworkRef = Annotated[str, Field(description="Name or id.", min_length=1)]
 
 
 @docker_tool(Level.SAFE, "networks", title="List networks")
@@ -32,10 +32,7 @@ def docker_list_networks(
     ctx: Ctx,
     filters: Annotated[
         dict[str, str | list[str]] | None,
-        Field(
-            description="Engine filters, e.g. {'driver': 'bridge'}, {'name': 'app'}, {'label': ['env=dev']}, "
-            "{'type': 'custom'}, {'dangling': 'true'}."
-        ),
+        Field(description="Engine filters: driver, name, label, type ('custom'), dangling; e.g. {'driver': 'bridge'}."),
     ] = None,
     limit: Annotated[int, Field(description="Max networks.", ge=1, le=1000)] = 50,
 ) -> NetworkList:
@@ -52,8 +49,7 @@ def docker_inspect_network(
     network: NetworkRef,
     full: Annotated[bool, Field(description="Add the engine's raw document.")] = False,
 ) -> NetworkDetails:
-    """Show a network: driver, subnets and gateways, options, labels, and the containers attached with
-    their addresses."""
+    """A network's configuration and the containers attached, with their addresses."""
     return network_details(engine(ctx).api.inspect_network(network), full=full)
 
 
@@ -107,16 +103,16 @@ def _network_id(ctx: Ctx, network: str) -> tuple[str, str]:
     return data["Id"], data["Name"]
 
 
-@docker_tool(Level.MODERATE, "networks", title="Connect container to network", idempotent=True)
+@docker_tool(Level.MODERATE, "networks", title="Connect to network", idempotent=True)
 def docker_connect_container(
     ctx: Ctx,
     network: NetworkRef,
     container: ContainerRef,
-    aliases: Annotated[list[str] | None, Field(description="DNS names for the container on this network.")] = None,
+    aliases: Annotated[list[str] | None, Field(description="DNS names on this network.")] = None,
     ipv4_address: Annotated[str | None, Field(description="Fixed IPv4 (network needs a subnet).")] = None,
 ) -> ConnectionResult:
-    """Attach a container to a network; returns its address there. A container already attached is left
-    as it is (already_connected=true)."""
+    """Attach a container to a network; returns its address there (already attached: left as it is,
+    already_connected=true)."""
     network_id, network_name = _network_id(ctx, network)
     endpoint = _endpoint(ctx, container, network_id)
     if endpoint is None:
@@ -138,7 +134,7 @@ def docker_connect_container(
     )
 
 
-@docker_tool(Level.MODERATE, "networks", title="Disconnect container from network", idempotent=True)
+@docker_tool(Level.MODERATE, "networks", title="Disconnect from network", idempotent=True)
 def docker_disconnect_container(
     ctx: Ctx,
     network: NetworkRef,

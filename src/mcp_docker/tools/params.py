@@ -15,7 +15,7 @@ from mcp_docker.utils.output import clean_text
 MANAGED_LABEL = "mcp-docker.managed"
 """The label on every object the server creates."""
 
-ContainerRef = Annotated[str, Field(description="Container name, id or id prefix.", min_length=1)]
+ContainerRef = Annotated[str, Field(description="Name, id or id prefix.", min_length=1)]
 Filters = Annotated[
     dict[str, str | list[str]] | None,
     Field(description="Engine filters, e.g. {'label': ['app=web']}."),

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from mcp_docker.tools.schema_compaction import compact_input, optional_without_null, shallow_output
+from mcp_docker.tools.schema_compaction import (
+    compact_input,
+    inline_and_merge,
+    optional_without_null,
+    shallow_output,
+)
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -35,6 +40,8 @@ def make_strict(server: MCPServer, name: str) -> None:
         return
     model = tool.fn_metadata.arg_model
     model.model_validate = classmethod(_forbidding)  # type: ignore[method-assign,assignment,arg-type]
-    tool.parameters = optional_without_null(compact_input({**tool.parameters, "additionalProperties": False}))
+    tool.parameters = inline_and_merge(
+        optional_without_null(compact_input({**tool.parameters, "additionalProperties": False}))
+    )
     # Published schema only; results are still validated against the full output model.
     tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)

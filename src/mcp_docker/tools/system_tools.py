@@ -58,9 +58,9 @@ def _prune(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@docker_tool(Level.SAFE, "system", title="Engine information", idempotent=True)
+@docker_tool(Level.SAFE, "system", title="Engine info", idempotent=True)
 def docker_system_info(ctx: Ctx) -> SystemInfo:
-    """Facts about the engine and its host: versions, OS, resources, drivers, counts, warnings."""
+    """Facts about the engine and its host."""
     return system_info(engine(ctx).api.info())
 
 
@@ -75,11 +75,11 @@ def docker_version(ctx: Ctx) -> VersionInfo:
 
 @docker_tool(Level.SAFE, "system", title="Disk usage", idempotent=True)
 def docker_system_df(ctx: Ctx) -> DiskUsage:
-    """Disk use (bytes) of images, containers, volumes, build cache, and what a prune reclaims."""
+    """Disk use in bytes by kind, and what a prune would reclaim."""
     return disk_usage(engine(ctx).api.df())
 
 
-@docker_tool(Level.DESTRUCTIVE, "system", title="Prune unused objects", confirm=system_prune_question)
+@docker_tool(Level.DESTRUCTIVE, "system", title="System prune", confirm=system_prune_question)
 def docker_system_prune(
     ctx: Ctx,
     all: Annotated[bool, Field(description="Every unused image, not only dangling.")] = False,
@@ -131,7 +131,7 @@ def docker_system_prune(
     return result
 
 
-@docker_tool(Level.SAFE, "system", title="Engine health check", idempotent=True)
+@docker_tool(Level.SAFE, "system", title="Health check", idempotent=True)
 def docker_healthcheck(ctx: Ctx) -> HealthReport:
     """Engine reachable (or why not), latency, versions, unhealthy containers."""
     eng = engine(ctx)

@@ -56,7 +56,7 @@ def docker_list_volumes(
 
 @docker_tool(Level.SAFE, "volumes", title="Inspect volume", subject="volume")
 def docker_inspect_volume(ctx: Ctx, volume: VolumeRef) -> VolumeDetails:
-    """Show a volume: driver, mount point, labels, options, and the containers that use it."""
+    """A volume's configuration and the containers that use it."""
     api = engine(ctx).api
     data = api.inspect_volume(volume)
     users = api.containers(all=True, filters={"volume": data["Name"]})
@@ -75,8 +75,7 @@ def docker_create_volume(
         Field(description="e.g. {'type': 'tmpfs', 'device': 'tmpfs', 'o': 'size=64m'}."),
     ] = None,
 ) -> VolumeDetails:
-    """Create a named volume (the local driver by default).
-    Driver options that bind a host path are refused unless the path is under MCP_DOCKER_ALLOWED_BIND_ROOTS."""
+    """Create a named volume; driver options that bind a host path need it under MCP_DOCKER_ALLOWED_BIND_ROOTS."""
     if name is not None:
         name = object_name(name, "volume")
     # A local volume with o=bind / a device path is a bind mount in disguise: same policy as binds.
@@ -93,8 +92,7 @@ def docker_remove_volume(
     volume: VolumeRef,
     force: Annotated[bool, Field(description="Even if the driver errs.")] = False,
 ) -> RemovedVolume:
-    """Remove a volume and the data in it. A volume a container uses cannot be removed (remove the
-    container first)."""
+    """Remove a volume and its data; remove the containers that use it first."""
     api = engine(ctx).api
     data = api.inspect_volume(volume)
     api.remove_volume(data["Name"], force=force)
@@ -143,8 +141,7 @@ def docker_prune_volumes(
         Field(description="Also unused named volumes."),
     ] = False,
 ) -> PruneResult:
-    """Remove unused volumes matching the filters (anonymous only unless all=true); returns what went
-    and the space reclaimed."""
+    """Remove unused volumes (anonymous only unless all=true); returns them and the space reclaimed."""
     prune_filters: dict[str, Any] = dict(filters or {})
     result = prune_volumes(engine(ctx).api, prune_filters, named_too=all)
     deleted = [clean_text(v) for v in result.get("VolumesDeleted") or []]
