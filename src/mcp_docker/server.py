@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from mcp_docker import __version__
 from mcp_docker.apps import apps_gate, build_apps
@@ -63,6 +64,7 @@ def create_server(
                 e.close()
 
     extension = build_apps(settings) if apps else None
+    bus = InMemorySubscriptionBus()  # the SDK's default bus, kept here so resource updates are published on it
     server: MCPServer[AppState] = MCPServer(
         "mcp-docker",
         title="Docker",
@@ -71,6 +73,7 @@ def create_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[extension] if extension else [],  # MCP Apps views (see apps_gate)
+        subscriptions=bus,
     )
     if extension is not None:
         app_only = {binding.kwargs["name"] for binding in extension.tools()}
@@ -78,7 +81,7 @@ def create_server(
             make_strict(server, name)
         server.middleware.append(apps_gate(app_only))  # clients without the extension see today's surface
     names = register_tools(server, settings)
-    watchers = register_resources(server)
+    watchers = register_resources(server, bus)
     register_completions(server)
     register_prompts(server)
     logger.debug("registered {} tools", len(names))
