@@ -18,6 +18,8 @@ from pathlib import Path
 
 import docker
 
+from tests.waiting import stop_process
+
 # MCPT_PREFIX lets several test sessions share one engine without removing each other's objects.
 PREFIX = os.environ.get("MCPT_PREFIX", "mcpt-")
 TEST_LABEL = "mcp-docker.test"
@@ -134,12 +136,7 @@ class EngineHandle:
             subprocess.run([str(REPO / "scripts/current_engine.sh"), "stop"], check=False, timeout=120)
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def cli_config(kind: str) -> Path | None:

@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.waiting import stop_process
+
 CONFIG = """\
 version: 0.1
 log:
@@ -51,12 +53,7 @@ class Registry:
     workdir: Path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, timeout=15)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

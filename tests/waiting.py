@@ -1,8 +1,9 @@
-"""Waiting for the engine in tests: one helper for sync code and one for async tests (which must never
-block the event loop with time.sleep)."""
+"""Waiting in tests: for a condition (one helper for sync code, one for async tests, which must never
+block the event loop with time.sleep), and for a process the tests started to end."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -29,3 +30,15 @@ async def eventually(predicate: Callable[[], object], timeout: float = 10.0, int
         if time.monotonic() >= deadline:
             return False
         await anyio.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """End a process the tests started: SIGTERM, up to `timeout` seconds, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -7,7 +7,7 @@ not complete within MCP_DOCKER_HTTP_HEADER_TIMEOUT seconds of the connection ope
 previous response ending). Bodies are bounded in `http_guard` (MCP_DOCKER_HTTP_BODY_TIMEOUT).
 
 This is the one module that leans on uvicorn's internals (`H11Protocol.conn`, `transport`,
-`handle_events`, `on_response_complete`); `tests/unit/test_http_serving.py` fails loudly when they
+`handle_events`, `on_response_complete`); `tests/unit/test_library_shapes.py` fails loudly when they
 change shape.
 """
 

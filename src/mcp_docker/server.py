@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from mcp_docker import __version__
 from mcp_docker.apps import CARD_CONFIRM, apps_gate, build_apps, confirmable
@@ -66,6 +67,7 @@ def create_server(
     extension = build_apps(settings) if apps else None
     app_only = {binding.kwargs["name"] for binding in extension.tools()} if extension else set()
     cards = CARD_CONFIRM in app_only and settings.destructive == "confirm"
+    bus = InMemorySubscriptionBus()  # the SDK's default bus, kept here so resource updates are published on it
     server: MCPServer[AppState] = MCPServer(
         "mcp-docker",
         title="Docker",
@@ -74,6 +76,7 @@ def create_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[extension] if extension else [],  # MCP Apps views (see apps_gate)
+        subscriptions=bus,
     )
     # Destructive tools open the confirmation card view where a person may have to press its button.
     carded = confirmable(settings) if cards else set()
@@ -82,7 +85,7 @@ def create_server(
             make_strict(server, name)
         server.middleware.append(apps_gate(app_only, carded))  # clients without the extension see today's surface
     names = register_tools(server, settings)
-    watchers = register_resources(server)
+    watchers = register_resources(server, bus)
     register_completions(server)
     register_prompts(server)
     logger.debug("registered {} tools", len(names))

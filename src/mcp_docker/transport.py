@@ -106,13 +106,13 @@ class StdinLines:
 async def run_stdio(server: MCPServer[Any]) -> None:
     """Serve MCP on stdin/stdout until end of input or SIGINT/SIGTERM; unreadable lines get protocol
     errors. Stopping cancels in-flight calls (their engine requests are shut) and closes the engine client."""
-    from mcp.server.stdio import stdio_server
     from mcp.shared.message import SessionMessage
 
-    lowlevel = server._lowlevel_server
+    from mcp_docker.sdk_internals import serve_streams, stdio_streams
+
     async with anyio.create_task_group() as outer:
         outer.start_soon(_cancel_on_signal, outer.cancel_scope)
-        async with stdio_server(stdin=StdinLines()) as (read_stream, write_stream):  # type: ignore[arg-type]
+        async with stdio_streams(StdinLines()) as (read_stream, write_stream):
             forward, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
 
             async def pump() -> None:
@@ -126,7 +126,7 @@ async def run_stdio(server: MCPServer[Any]) -> None:
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(pump)
-                await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+                await serve_streams(server, messages, write_stream)
                 tg.cancel_scope.cancel()
         outer.cancel_scope.cancel()
 

@@ -15,13 +15,13 @@ from mcp_docker.utils.errors import UnsafeOperation
 from tests.conftest import TEST_LABELS, allow_settings, error_text
 from tests.engine import ensure_test_image
 from tests.integration.test_swarm import _server_client, swarm
-from tests.private_engine import SecondEngine
+from tests.private_engine import PrivateEngine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 __all__ = ["swarm"]  # the module-scoped private swarm fixture
 
 
-async def test_service_on_the_host_network_by_id_is_refused(swarm: SecondEngine, unique: Callable[[str], str]) -> None:
+async def test_service_on_the_host_network_by_id_is_refused(swarm: PrivateEngine, unique: Callable[[str], str]) -> None:
     api = swarm.client.api
     host_id = api.inspect_network("host")["Id"]
     image = ensure_test_image(swarm.client)
@@ -37,7 +37,7 @@ async def test_service_on_the_host_network_by_id_is_refused(swarm: SecondEngine,
             )
             assert "host driver" in text and "MCP_DOCKER_ALLOW_HOST_NAMESPACES" in text, text
     eng.close()
-    raw = Engine(base_url=swarm.socket, settings=Settings())
+    raw = Engine(base_url=swarm.url, settings=Settings())
     try:
         with pytest.raises(UnsafeOperation, match="host driver"):
             raw.api.create_service({"ContainerSpec": {"Image": image}}, name=name, networks=[host_id])
@@ -47,7 +47,7 @@ async def test_service_on_the_host_network_by_id_is_refused(swarm: SecondEngine,
 
 
 async def test_updating_a_service_made_outside_with_a_bind_mount_is_refused(
-    swarm: SecondEngine, unique: Callable[[str], str]
+    swarm: PrivateEngine, unique: Callable[[str], str]
 ) -> None:
     api = swarm.client.api
     image = ensure_test_image(swarm.client)

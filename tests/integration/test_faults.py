@@ -1,7 +1,7 @@
 """Faults never hang: engine missing or stopped, restarted engine, cancelled and timed-out calls,
 and many calls at once on one session.
 
-Stopping an engine happens only to a second dockerd this module starts itself (tests/second_engine.py);
+Stopping an engine happens only to a second dockerd this module starts itself (tests/private_engine.py);
 the shared engine is never stopped. Cancellation and concurrency run on the shared engine with
 test-prefixed containers.
 """
@@ -23,7 +23,7 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.server import create_server
 from tests import engine as test_engine
 from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, structured
-from tests.second_engine import SecondEngine
+from tests.private_engine import PrivateEngine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -31,8 +31,8 @@ FAST = 5.0  # seconds within which a call must answer when the engine is gone
 
 
 @pytest.fixture(scope="module")
-def second_engine() -> Iterator[SecondEngine]:
-    eng = SecondEngine()
+def second_engine() -> Iterator[PrivateEngine]:
+    eng = PrivateEngine(storage_driver="vfs")
     try:
         client = eng.start()
         test_engine.ensure_test_image(client)
@@ -78,7 +78,7 @@ async def test_engine_missing_at_start_still_lists_tools_and_answers_fast(mode: 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_engine_stopped_mid_session_then_restarted(
-    mode: str, second_engine: SecondEngine, unique: Callable[[str], str]
+    mode: str, second_engine: PrivateEngine, unique: Callable[[str], str]
 ) -> None:
     second_engine.start()
     name = unique("fault")
@@ -97,7 +97,7 @@ async def test_engine_stopped_mid_session_then_restarted(
             )
         )
         assert created["name"] == name
-        assert second_engine.client().containers.get(name).status == "created"
+        assert second_engine.client.containers.get(name).status == "created"
 
         second_engine.stop()
         calls: list[tuple[str, dict[str, Any]]] = [
@@ -116,7 +116,7 @@ async def test_engine_stopped_mid_session_then_restarted(
         removed = structured(await c.call_tool("docker_remove_container", {"container": name, "force": True}))
         assert removed["removed"] is True
     with pytest.raises(docker.errors.NotFound):
-        second_engine.client().containers.get(name)
+        second_engine.client.containers.get(name)
     eng.close()
 
 

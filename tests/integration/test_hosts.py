@@ -128,14 +128,14 @@ async def test_two_real_engines_each_host_sees_only_its_own(
     """A second dockerd (own socket, data root and network namespace, started by this test): the same
     call on each host sees only that host's containers, and writes go where `host` says."""
     from tests.engine import engine_kind, ensure_test_image
-    from tests.private_engine import running_second_engine
+    from tests.private_engine import running_private_engine
 
     here = run_container()
-    with running_second_engine(own_netns=True) as second:
+    with running_private_engine(own_netns=True) as second:
         if engine_kind() in ("old", "current"):  # the private engine runs the dockerd of the engine under test
             assert second.client.version()["Version"] == docker_client.version()["Version"]
         second_image = ensure_test_image(second.client)
-        settings = allow_settings(hosts=f"main={SOCK},second={second.socket}")
+        settings = allow_settings(hosts=f"main={SOCK},second={second.url}")
         async with Client(create_server(settings)) as c:
             name = unique("on-second")
             created = structured(
@@ -171,7 +171,7 @@ async def test_two_real_engines_each_host_sees_only_its_own(
         from tests.e2e.test_confirmation import User
 
         user = User("accept")
-        confirm_settings = allow_settings(hosts=f"main={SOCK},second={second.socket}", destructive="confirm")
+        confirm_settings = allow_settings(hosts=f"main={SOCK},second={second.url}", destructive="confirm")
         for mode in ("legacy", "auto"):
             async with Client(create_server(confirm_settings), mode=mode, elicitation_callback=user) as c:
                 text = error_text(await c.call_tool("docker_remove_container", {"container": name, "force": True}))

@@ -2,7 +2,7 @@
 scenarios; the benchmark runs them at full size). Correctness only: the bounds checked are the
 server's own settings (connect timeout, deadlines, concurrency), not performance figures.
 
-The engine that is stopped is a private dockerd this module starts (tests/second_engine.py); the
+The engine that is stopped is a private dockerd this module starts (tests/private_engine.py); the
 slow engine is a delaying proxy in front of the engine the tests use, for read-only calls.
 """
 
@@ -17,14 +17,14 @@ import pytest
 
 from tests import engine as test_engine
 from tests.performance import http_faults, http_load
-from tests.second_engine import SecondEngine
+from tests.private_engine import PrivateEngine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
 
 @pytest.fixture(scope="module")
-def private_engine() -> Iterator[SecondEngine]:
-    eng = SecondEngine()
+def private_engine() -> Iterator[PrivateEngine]:
+    eng = PrivateEngine(storage_driver="vfs")
     try:
         test_engine.ensure_test_image(eng.start())
         yield eng
@@ -33,7 +33,7 @@ def private_engine() -> Iterator[SecondEngine]:
 
 
 @pytest.mark.parametrize("era", [http_load.LEGACY, http_load.MODERN])
-async def test_engine_stopped_during_load_answers_fast_and_recovers(era: str, private_engine: SecondEngine) -> None:
+async def test_engine_stopped_during_load_answers_fast_and_recovers(era: str, private_engine: PrivateEngine) -> None:
     client = private_engine.start()
     targets = http_load.load_targets(client, test_engine.TEST_IMAGE, count=2)
     try:
@@ -58,7 +58,7 @@ async def test_engine_stopped_during_load_answers_fast_and_recovers(era: str, pr
     assert report["down_max_ms"] <= 2000 + 1000, report  # the connect timeout, plus scheduling slack
     assert report["recovered_after_s"] <= 2.0, report
     assert report["errors_after_recovery"] == {}, report
-    assert http_load.leftovers(private_engine.client()) == []
+    assert http_load.leftovers(private_engine.client) == []
 
 
 @pytest.mark.parametrize("era", [http_load.LEGACY, http_load.MODERN])

@@ -22,7 +22,7 @@ from mcp_docker.docker.client import Engine
 from mcp_docker.server import create_server
 from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import ensure_test_image
-from tests.private_engine import SecondEngine, free_port, free_udp_port, running_second_engine
+from tests.private_engine import PrivateEngine, free_port, free_udp_port, running_private_engine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
@@ -34,9 +34,9 @@ SWARM_SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def swarm() -> Iterator[SecondEngine]:
+def swarm() -> Iterator[PrivateEngine]:
     """A second engine, in a network namespace of its own, managing a one-node swarm with the test image."""
-    with running_second_engine(own_netns=True) as engine:
+    with running_private_engine(own_netns=True) as engine:
         ensure_test_image(engine.client)
         port = free_port()
         engine.client.api.init_swarm(
@@ -53,13 +53,13 @@ def swarm() -> Iterator[SecondEngine]:
             assert engine.client.info()["Swarm"]["LocalNodeState"] == "inactive"
 
 
-def _server_client(engine: SecondEngine, settings: Settings, mode: str) -> tuple[Engine, Any]:
-    eng = Engine(base_url=engine.socket, connect_timeout=5)
+def _server_client(engine: PrivateEngine, settings: Settings, mode: str) -> tuple[Engine, Any]:
+    eng = Engine(base_url=engine.url, connect_timeout=5)
     return eng, Client(create_server(settings, engine=eng), mode=mode)
 
 
 @pytest.fixture(params=MODES)
-async def swarm_client(request: pytest.FixtureRequest, swarm: SecondEngine) -> AsyncIterator[Client]:
+async def swarm_client(request: pytest.FixtureRequest, swarm: PrivateEngine) -> AsyncIterator[Client]:
     eng, client = _server_client(swarm, allow_settings(**SWARM_SETTINGS), request.param)
     async with client as c:
         yield c
@@ -89,7 +89,7 @@ def running_tasks(api: docker.APIClient, service: str) -> list[dict[str, Any]]:
     return [t for t in tasks if t["Status"]["State"] == "running"]
 
 
-async def test_service_lifecycle(swarm_client: Client, swarm: SecondEngine, unique: Callable[[str], str]) -> None:
+async def test_service_lifecycle(swarm_client: Client, swarm: PrivateEngine, unique: Callable[[str], str]) -> None:
     api = swarm.client.api
     name = unique("svc")
     image = ensure_test_image(swarm.client)
@@ -175,11 +175,12 @@ async def test_service_lifecycle(swarm_client: Client, swarm: SecondEngine, uniq
     with pytest.raises(docker.errors.NotFound):
         api.inspect_service(name)
     label = f"com.docker.swarm.service.name={name}"
-    wait_for(lambda: not swarm.client.containers.list(all=True, filters={"label": label}), "task containers gone")
+    # The low-level list: the high-level one inspects each listed container, which races with its removal.
+    wait_for(lambda: not swarm.client.api.containers(all=True, filters={"label": label}), "task containers gone")
 
 
 async def test_global_service_ports_update_and_scale_refusal(
-    swarm_client: Client, swarm: SecondEngine, unique: Callable[[str], str]
+    swarm_client: Client, swarm: PrivateEngine, unique: Callable[[str], str]
 ) -> None:
     api = swarm.client.api
     name = unique("glob")
@@ -237,7 +238,9 @@ async def test_global_service_ports_update_and_scale_refusal(
     assert not api.services(filters={"name": name})
 
 
-async def test_service_policy_and_validation(swarm: SecondEngine, unique: Callable[[str], str], tmp_path: Path) -> None:
+async def test_service_policy_and_validation(
+    swarm: PrivateEngine, unique: Callable[[str], str], tmp_path: Path
+) -> None:
     api = swarm.client.api
     name = unique("pol")
     image = ensure_test_image(swarm.client)
@@ -305,7 +308,7 @@ async def test_service_policy_and_validation(swarm: SecondEngine, unique: Callab
     assert not api.services(filters={"name": name})
 
 
-async def test_swarm_toolset_is_opt_in(swarm: SecondEngine) -> None:
+async def test_swarm_toolset_is_opt_in(swarm: PrivateEngine) -> None:
     eng, client = _server_client(swarm, allow_settings(), "legacy")
     async with client as c:
         names = {t.name for t in (await c.list_tools()).tools}
@@ -365,7 +368,7 @@ async def test_not_a_swarm_manager_is_a_clear_error(client: Client, docker_clien
         assert "docker swarm init" in text
 
 
-async def test_service_logs_are_bounded(swarm: SecondEngine, unique: Callable[[str], str]) -> None:
+async def test_service_logs_are_bounded(swarm: PrivateEngine, unique: Callable[[str], str]) -> None:
     api = swarm.client.api
     name = unique("logs")
     eng, client = _server_client(swarm, allow_settings(**SWARM_SETTINGS, max_output_bytes=256), "auto")

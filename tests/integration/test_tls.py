@@ -23,14 +23,14 @@ from mcp_docker.server import create_server
 from mcp_docker.utils.errors import DockerDaemonUnavailable, EngineTLSError, map_engine_error
 from tests.conftest import MODES, TEST_LABELS, allow_settings, error_text, structured
 from tests.engine import ensure_test_image
-from tests.private_engine import SecondEngine, running_second_engine
+from tests.private_engine import PrivateEngine, running_private_engine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 
 
 @pytest.fixture(scope="module")
-def tls_engine() -> Iterator[SecondEngine]:
-    with running_second_engine() as engine:
+def tls_engine() -> Iterator[PrivateEngine]:
+    with running_private_engine(tls=True) as engine:
         ensure_test_image(engine.client)
         try:
             yield engine
@@ -39,14 +39,14 @@ def tls_engine() -> Iterator[SecondEngine]:
                 container.remove(force=True)
 
 
-def tls_client(engine: SecondEngine, certs: Path, mode: str = "legacy") -> tuple[Engine, Client]:
+def tls_client(engine: PrivateEngine, certs: Path, mode: str = "legacy") -> tuple[Engine, Client]:
     eng = Engine(environment=engine.tls_environment(certs), connect_timeout=5)
     return eng, Client(create_server(allow_settings(), engine=eng), mode=mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_tools_work_over_tls_with_client_certificate(
-    tls_engine: SecondEngine,
+    tls_engine: PrivateEngine,
     docker_client: docker.DockerClient,
     unique: Callable[[str], str],
     mode: str,
@@ -97,7 +97,7 @@ async def test_tools_work_over_tls_with_client_certificate(
         ("no_client", "certificate and key"),  # DOCKER_TLS_VERIFY=1 without cert.pem/key.pem
     ],
 )
-async def test_bad_certificates_are_clear_errors(tls_engine: SecondEngine, folder: str, expected: str) -> None:
+async def test_bad_certificates_are_clear_errors(tls_engine: PrivateEngine, folder: str, expected: str) -> None:
     eng, client = tls_client(tls_engine, getattr(tls_engine.certs, folder))
     async with client as c:
         text = error_text(await c.call_tool("docker_list_containers", {}))
@@ -111,7 +111,7 @@ async def test_bad_certificates_are_clear_errors(tls_engine: SecondEngine, folde
     eng.close()
 
 
-async def test_plain_http_to_a_tls_engine_is_refused_clearly(tls_engine: SecondEngine) -> None:
+async def test_plain_http_to_a_tls_engine_is_refused_clearly(tls_engine: PrivateEngine) -> None:
     eng = Engine(environment={"DOCKER_HOST": tls_engine.tcp_host}, connect_timeout=5)
     health = eng.health()
     assert health.reachable is False

@@ -1,6 +1,6 @@
 """Engine faults during HTTP load: the engine stopped mid-run, and an engine that answers slowly.
 
-- `engine_outage`: a PRIVATE engine (tests/second_engine.py, never a shared one) is stopped in the
+- `engine_outage`: a PRIVATE engine (tests/private_engine.py, never a shared one) is stopped in the
   middle of a many-client run and started again. Calls made while it is down must end with the
   "engine unavailable" error within the connect timeout; none may hang; calls must succeed again
   within 2 s of the engine answering.
@@ -236,7 +236,7 @@ async def engine_outage(
     down_for: float = 10.0,
     connect_timeout: float = 5.0,
 ) -> dict[str, Any]:
-    """Read calls against `engine` (a tests.second_engine.SecondEngine) while it is stopped and started."""
+    """Read calls against `engine` (a tests.private_engine.PrivateEngine) while it is stopped and started."""
     outage = Outage()
     with http_load.http_server(docker_host=engine.url, connect_timeout=f"{connect_timeout:g}") as server:
 

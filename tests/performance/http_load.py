@@ -36,6 +36,7 @@ import httpx2
 
 from tests import engine as test_engine
 from tests.performance.mcp_http_client import LEGACY, MODERN, TOKEN, McpHttp, client_http, error_kind
+from tests.waiting import stop_process
 
 __all__ = ["LEGACY", "MODERN", "TOKEN", "McpHttp", "client_http", "error_kind"]
 
@@ -119,13 +120,7 @@ def http_server(docker_host: str | None = None, **settings: str) -> Iterator[Ser
         yield server
     finally:
         stop.set()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -30,7 +30,7 @@ import anyio
 
 from tests import engine as test_engine
 from tests.performance import http_faults, http_load
-from tests.second_engine import SecondEngine
+from tests.private_engine import PrivateEngine
 
 
 def log(msg: str) -> None:
@@ -105,7 +105,7 @@ async def stateless(count: int) -> dict[str, Any]:
 
 async def faults(shared: Any, image: str, clients: int, seconds: float, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    eng = SecondEngine()
+    eng = PrivateEngine(storage_driver="vfs")
     try:
         private = eng.start()
         test_engine.ensure_test_image(private)
@@ -126,7 +126,7 @@ async def faults(shared: Any, image: str, clients: int, seconds: float, quick: b
                 log(json.dumps(out[f"outage {era}"]))
         finally:
             http_load.remove(eng.start(), targets)
-            out["outage_left_on_engine"] = len(http_load.leftovers(eng.client()))
+            out["outage_left_on_engine"] = len(http_load.leftovers(eng.client))
     finally:
         eng.destroy()
     test_engine.ensure_test_image(shared)

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from mcp_docker.docker import client as engine_client
+from mcp_docker.docker.library_internals import mark_call
 
 
 class SilentEngine:
@@ -144,7 +145,7 @@ def test_connections_of_other_calls_are_left_alone(silent: SilentEngine) -> None
     first.attach(conn)
     first.detach(conn)
     first.abort()
-    conn._mcp_docker_call = second
+    mark_call(conn, second)
     second.attach(conn)
     shut: list[object] = []
     conn.sock = type("Sock", (), {"shutdown": lambda self, how: shut.append(how)})()

@@ -118,3 +118,20 @@ def test_401_and_403_say_different_things() -> None:
     assert "forbidden" in forbidden
     assert "network has active endpoints" in forbidden
     assert "docker login" not in forbidden
+
+
+def test_errors_and_output_do_not_import_each_other() -> None:
+    """errors fences engine text with utils/text.py; it never needs utils/output.py (which imports errors)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mcp_docker.utils import errors\n"
+        "fenced = errors.engine_output(b'\\x1b[31mred\\x1b[0m line')\n"
+        "explained = errors.map_engine_error(ValueError('bad \\x07bell'))\n"
+        "assert 'red line' in fenced and '\\x1b' not in fenced, fenced\n"
+        "assert 'mcp_docker.utils.output' not in sys.modules, 'errors imported output'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

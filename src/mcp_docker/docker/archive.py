@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from mcp_docker.docker.library_internals import api_get, api_put, api_url, raise_for_status
 from mcp_docker.utils.errors import MCPDockerError, engine_errors
 
 _DIR = 1 << 31
@@ -71,7 +72,7 @@ def container_id(api: Any, container: str) -> tuple[str, str]:
 
 
 def _url(api: Any, cid: str) -> str:
-    return str(api._url("/containers/{0}/archive", cid))
+    return api_url(api, "/containers/{0}/archive", cid)
 
 
 def _missing(path: str, container: str) -> PathNotFound:
@@ -84,7 +85,7 @@ def head_stat(api: Any, cid: str, path: str, container: str) -> PathStat:
         res = api.head(_url(api, cid), params={"path": path})
         if res.status_code == 404:
             raise _missing(path, container)
-        api._raise_for_status(res)
+        raise_for_status(api, res)
     stat = _stat(res.headers.get("X-Docker-Container-Path-Stat"))
     if stat is None:  # pragma: no cover - every engine sends it
         raise _missing(path, container)
@@ -106,12 +107,12 @@ class _Body:
 def open_archive(api: Any, cid: str, path: str, container: str) -> Iterator[tuple[PathStat, IO[bytes]]]:
     """GET /containers/{id}/archive?path=: the path's stat and a stream of its tar; closed on leaving."""
     with engine_errors("container", container):
-        res = api._get(_url(api, cid), params={"path": path}, stream=True, headers={"Accept-Encoding": "identity"})
+        res = api_get(api, _url(api, cid), params={"path": path}, stream=True, headers={"Accept-Encoding": "identity"})
     try:
         with engine_errors("container", container):
             if res.status_code == 404:
                 raise _missing(path, container)
-            api._raise_for_status(res)
+            raise_for_status(api, res)
         stat = _stat(res.headers.get("X-Docker-Container-Path-Stat"))
         if stat is None:  # pragma: no cover
             raise _missing(path, container)
@@ -124,7 +125,8 @@ def open_archive(api: Any, cid: str, path: str, container: str) -> Iterator[tupl
 def put_archive(api: Any, cid: str, path: str, data: IO[bytes], container: str) -> None:
     """PUT /containers/{id}/archive?path=&noOverwriteDirNonDir=true: unpack a tar into the directory `path`."""
     with engine_errors("container", container):
-        res = api._put(
+        res = api_put(
+            api,
             _url(api, cid),
             params={"path": path, "noOverwriteDirNonDir": "true"},
             data=data,
@@ -132,4 +134,4 @@ def put_archive(api: Any, cid: str, path: str, data: IO[bytes], container: str) 
         )
         if res.status_code == 404:
             raise _missing(path, container)
-        api._raise_for_status(res)
+        raise_for_status(api, res)

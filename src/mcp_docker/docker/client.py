@@ -20,6 +20,16 @@ import anyio
 import anyio.to_thread
 
 from mcp_docker.docker.gate_hook import install_gate
+from mcp_docker.docker.library_internals import (
+    call_of,
+    connection_socket,
+    engine_api_version,
+    hook_pools,
+    keep_session_ca,
+    mark_call,
+    use_api_version,
+    watch_connect,
+)
 from mcp_docker.utils.errors import (
     DockerDaemonUnavailable,
     MCPDockerError,
@@ -58,7 +68,7 @@ class CallHandle:
         """Track `conn` for this call. A pooled connection may not be connected yet (urllib3 connects
         on the first request): its connect is wrapped so that a call aborted before the socket existed
         shuts the socket as soon as it does, instead of letting the request go out unstoppable."""
-        _watch_connect(conn)
+        watch_connect(conn, _connected)
         with self._lock:
             self._conns.add(conn)
             aborted = self.aborted
@@ -84,25 +94,15 @@ class CallHandle:
         return sum(_shutdown(conn) for conn in conns)
 
 
-def _watch_connect(conn: Any) -> None:
-    """Wrap `conn.connect` (once) to tell the connection's current call when its socket opens."""
-    if getattr(conn, "_mcp_docker_watched", False) or not callable(getattr(conn, "connect", None)):
-        return
-    original = conn.connect
-
-    def connect(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        handle = getattr(conn, "_mcp_docker_call", None)
-        if handle is not None:
-            handle.connected(conn)
-        return result
-
-    conn.connect = connect
-    conn._mcp_docker_watched = True
+def _connected(conn: Any) -> None:
+    """`conn` opened its socket: tell the call it is handed to (see `CallHandle.connected`)."""
+    handle = call_of(conn)
+    if handle is not None:
+        handle.connected(conn)
 
 
 def _shutdown(conn: Any) -> bool:
-    sock = getattr(conn, "sock", None)
+    sock = connection_socket(conn)
     if sock is None:
         return False
     try:
@@ -115,45 +115,24 @@ def _shutdown(conn: Any) -> bool:
 _CURRENT_CALL: ContextVar[CallHandle | None] = ContextVar("mcp_docker_call", default=None)
 
 
-def _track_pool(pool: Any) -> Any:
-    """Make a urllib3 pool tell the current call which connections it hands out (once per pool)."""
-    if getattr(pool, "_mcp_docker_tracked", False):
-        return pool
-    get_conn, put_conn = pool._get_conn, pool._put_conn
+def _handed_out(conn: Any) -> None:
+    handle = _CURRENT_CALL.get()
+    if handle is not None:
+        mark_call(conn, handle)
+        handle.attach(conn)
 
-    def tracked_get(*args: Any, **kwargs: Any) -> Any:
-        conn = get_conn(*args, **kwargs)
-        handle = _CURRENT_CALL.get()
-        if handle is not None:
-            conn._mcp_docker_call = handle
-            handle.attach(conn)
-        return conn
 
-    def tracked_put(conn: Any) -> Any:
-        handle = getattr(conn, "_mcp_docker_call", None)
-        if handle is not None:
-            conn._mcp_docker_call = None
-            handle.detach(conn)
-        return put_conn(conn)
-
-    pool._get_conn, pool._put_conn = tracked_get, tracked_put
-    pool._mcp_docker_tracked = True
-    return pool
+def _given_back(conn: Any) -> None:
+    handle = call_of(conn)
+    if handle is not None:
+        mark_call(conn, None)
+        handle.detach(conn)
 
 
 def _track_adapters(api: Any) -> None:
-    """Hook every transport adapter of a docker-py APIClient (unix, tcp, tls, ssh) so calls can be aborted."""
-    for adapter in getattr(api, "adapters", {}).values():
-        for method in ("get_connection", "get_connection_with_tls_context"):
-            original = getattr(adapter, method, None)
-            if original is None or getattr(original, "_mcp_docker_tracked", False):
-                continue
-
-            def wrapped(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                return _track_pool(_original(*args, **kwargs))
-
-            wrapped._mcp_docker_tracked = True  # type: ignore[attr-defined]
-            setattr(adapter, method, wrapped)
+    """Make every pool of a docker-py APIClient (unix, tcp, tls, ssh) tell the current call which
+    connections it hands out, so the call can be aborted."""
+    hook_pools(api, _handed_out, _given_back)
 
 
 @dataclass(frozen=True)
@@ -187,25 +166,6 @@ def describe_endpoint(environ: dict[str, str] | None = None) -> str:
     return "unix:///var/run/docker.sock"
 
 
-def _keep_engine_ca(api: Any) -> None:
-    """Verify a TLS engine against its own CA (DOCKER_CERT_PATH/ca.pem), whatever the environment says.
-
-    requests replaces a session's CA file with $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE (set on many
-    machines) unless the CA is given per request, which docker-py does not do: the engine's
-    certificate would then be checked against the public CAs and always fail. The docker CLI uses
-    the engine's CA, and so does this client: the session's CA is passed on every request.
-    """
-    ca = getattr(api, "verify", None)
-    if not isinstance(ca, str):
-        return
-    merge = api.merge_environment_settings
-
-    def merge_keeping_ca(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        return merge(url, proxies, stream, ca if verify is None or verify is True else verify, cert)
-
-    api.merge_environment_settings = merge_keeping_ca
-
-
 def api_at_least(version: str, floor: str) -> bool:
     """True when API `version` ('1.45') is `floor` or newer."""
 
@@ -225,19 +185,21 @@ refuses clients below 1.44, which negotiation never sends)."""
 
 def _negotiate(client: docker.DockerClient) -> None:
     """Negotiate the API version like docker-py's version="auto", after the TLS settings are fixed up
-    (docker-py would negotiate inside its constructor, before `_keep_engine_ca` could apply)."""
+    (docker-py would negotiate inside its constructor, before `keep_session_ca` could apply)."""
     from docker.errors import InvalidVersion
     from docker.utils import version_lt
 
-    _keep_engine_ca(client.api)
+    # Verify a TLS engine against its own CA (DOCKER_CERT_PATH/ca.pem), whatever the environment
+    # says (REQUESTS_CA_BUNDLE), like the docker CLI.
+    keep_session_ca(client.api)
     try:
-        version = client.api._retrieve_server_version()
+        version = engine_api_version(client.api)
         if version_lt(version, MIN_API):
             raise InvalidVersion(
                 f"The engine speaks API {version}; this server supports API {MIN_API} (Docker 20.10) or newer. "
                 "Upgrade the Docker engine."
             )
-        client.api._version = version
+        use_api_version(client.api, version)
     except Exception:
         client.close()
         raise

@@ -22,6 +22,7 @@ from typing import Any
 
 from docker.utils.socket import frames_iter
 
+from mcp_docker.docker.library_internals import raw_socket
 from mcp_docker.utils.logger import logger
 
 
@@ -79,7 +80,7 @@ def _inspect_started(api: Any, exec_id: str) -> dict[str, Any]:
 
 
 def _close(sock: Any) -> None:
-    raw = getattr(sock, "_sock", sock)
+    raw = raw_socket(sock)
     with contextlib.suppress(OSError, AttributeError):
         raw.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):

@@ -2,7 +2,8 @@
 
 docker-py's `APIClient` is a `requests.Session`; every request it makes (JSON calls, streams, builds,
 attach and exec hijacks) goes through `Session.send` with the prepared request. `install_gate`
-replaces that method on the instance, so every request any tool sends is decided by
+hooks that method on the instance (`library_internals.check_before_send`), so every request any
+tool sends is decided by
 `check_engine_request` before it leaves; a refusal raises `GateRefusal` (an `UnsafeOperation`, which
 the tool decorator turns into a ToolError naming the field and the setting) and nothing is sent.
 The facts the gate needs (inspect a container, network, volume, service; engine info) are read with
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcp_docker.config import Settings
+from mcp_docker.docker.library_internals import check_before_send
 from mcp_docker.safety.engine_gate import check_engine_request, parse_request, raw_body
 from mcp_docker.safety.gate_base import GateRefusal
 from mcp_docker.utils.logger import logger
@@ -76,11 +78,8 @@ def decode_body(body: Any, url: str) -> Any:
 
 def install_gate(api: Any, settings: Callable[[], Settings]) -> None:
     """Make every request of `api` (a docker-py APIClient) pass the engine gate first."""
-    if getattr(api, "_mcp_docker_gated", False):
-        return
-    send = api.send
 
-    def gated_send(request: Any, **kwargs: Any) -> Any:
+    def check(request: Any) -> None:
         headers = request.headers or {}
         decision = parse_request(
             request.method or "GET",
@@ -93,7 +92,5 @@ def install_gate(api: Any, settings: Callable[[], Settings]) -> None:
         except GateRefusal as refusal:
             logger.warning("engine gate refused {} {}: {}", decision.method, decision.path, refusal.message)
             raise
-        return send(request, **kwargs)
 
-    api.send = gated_send
-    api._mcp_docker_gated = True
+    check_before_send(api, check)

@@ -20,6 +20,7 @@ from mcp.types import (
 )
 
 from mcp_docker.resources.subscriptions import Watchers, register_subscriptions
+from mcp_docker.sdk_internals import set_request_handler
 from mcp_docker.state import AppState, Ctx, app_state
 from mcp_docker.tools.container_models import ContainerStats
 from mcp_docker.utils.errors import MCPDockerError, engine_errors, map_engine_error
@@ -29,6 +30,7 @@ from mcp_docker.utils.output import clean_text, engine_text
 if TYPE_CHECKING:
     from mcp.server import MCPServer
     from mcp.server.context import ServerRequestContext
+    from mcp.server.subscriptions import SubscriptionBus
 
 LOGS_TEMPLATE = "docker://containers/{container}/logs"
 STATS_TEMPLATE = "docker://containers/{container}/stats"
@@ -82,9 +84,10 @@ def _names(state: AppState, all: bool) -> list[str]:
     return sorted(clean_text((row.get("Names") or ["/"])[0].lstrip("/")) for row in rows)
 
 
-def register_resources(server: MCPServer[AppState]) -> Watchers:
+def register_resources(server: MCPServer[AppState], bus: SubscriptionBus) -> Watchers:
     """Add the two resource templates, a resources/list that names them for each running container, and
-    subscriptions to them; returns the watchers (closed when the server stops)."""
+    subscriptions to them (published on `bus`, the server's subscription bus); returns the watchers
+    (closed when the server stops)."""
     server.resource(LOGS_TEMPLATE, name="container_logs", title="Container logs", mime_type="text/plain")(
         container_logs
     )
@@ -125,9 +128,9 @@ def register_resources(server: MCPServer[AppState]) -> Watchers:
             )
         return ListResourcesResult(resources=listed, ttl_ms=0)
 
-    server._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+    set_request_handler(server, "resources/list", PaginatedRequestParams, list_resources)
     watchers = Watchers()
-    register_subscriptions(server, watchers)
+    register_subscriptions(server, bus, watchers)
     return watchers
 
 
@@ -164,4 +167,4 @@ def register_completions(server: MCPServer[AppState]) -> None:
             )
         )
 
-    server._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, complete)
+    set_request_handler(server, "completion/complete", CompleteRequestParams, complete)

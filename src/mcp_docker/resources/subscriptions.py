@@ -26,12 +26,14 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from mcp.types import INVALID_PARAMS, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
+from mcp_docker.sdk_internals import connection_key, request_handler, set_request_handler
 from mcp_docker.utils.errors import MCPDockerError, engine_errors
 from mcp_docker.utils.logger import logger
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
     from mcp.server.context import ServerRequestContext
+    from mcp.server.subscriptions import SubscriptionBus
 
     from mcp_docker.docker.client import Engine
     from mcp_docker.state import AppState
@@ -194,15 +196,9 @@ class Watchers:
             watcher.stop()
 
 
-def _connection(ctx: ServerRequestContext[AppState, Any]) -> int:
-    """The client connection a request came on (the SDK's session object is made per request)."""
-    return id(getattr(ctx.session, "_connection", ctx.session))
-
-
-def register_subscriptions(server: MCPServer[AppState], watchers: Watchers) -> None:
+def register_subscriptions(server: MCPServer[AppState], bus: SubscriptionBus, watchers: Watchers) -> None:
     """Serve resources/subscribe and resources/unsubscribe (handshake era), and watch the URIs of every
-    subscriptions/listen stream (2026-07-28 era)."""
-    lowlevel = server._lowlevel_server
+    subscriptions/listen stream (2026-07-28 era); `bus` is the one the server was built with."""
 
     async def subscribe(ctx: ServerRequestContext[AppState, Any], params: SubscribeRequestParams) -> EmptyResult:
         uri = str(params.uri)
@@ -216,24 +212,24 @@ def register_subscriptions(server: MCPServer[AppState], watchers: Watchers) -> N
         except MCPDockerError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc
         session = ctx.session
-        watchers.add(state.engine, uri, (_connection(ctx), uri), session.send_resource_updated)
+        watchers.add(state.engine, uri, (connection_key(ctx), uri), session.send_resource_updated)
         return EmptyResult()
 
     async def unsubscribe(ctx: ServerRequestContext[AppState, Any], params: UnsubscribeRequestParams) -> EmptyResult:
         uri = str(params.uri)
-        watchers.remove(uri, (_connection(ctx), uri))
+        watchers.remove(uri, (connection_key(ctx), uri))
         return EmptyResult()
 
-    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
-    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+    set_request_handler(server, "resources/subscribe", SubscribeRequestParams, subscribe)
+    set_request_handler(server, "resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
 
-    entry = lowlevel.get_request_handler("subscriptions/listen")
+    entry = request_handler(server, "subscriptions/listen")
     if entry is None:  # pragma: no cover - the SDK serves it unless told not to
         return
-    listen_handler = entry.handler
+    listen_handler, listen_params = entry
 
     async def publish(uri: str) -> None:
-        await server._subscriptions.publish(ResourceUpdated(uri=uri))
+        await bus.publish(ResourceUpdated(uri=uri))
 
     async def listen(ctx: ServerRequestContext[AppState, Any], params: Any) -> Any:
         uris = [str(u) for u in params.notifications.resource_subscriptions or []]
@@ -246,4 +242,4 @@ def register_subscriptions(server: MCPServer[AppState], watchers: Watchers) -> N
             for uri in uris:
                 watchers.remove(uri, key)
 
-    lowlevel.add_request_handler("subscriptions/listen", entry.params_type, listen)
+    set_request_handler(server, "subscriptions/listen", listen_params, listen)

@@ -41,6 +41,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from mcp_docker.docker.library_internals import unix_socket_path
 from mcp_docker.safety.engine_gate import check_engine_request, parse_request, raw_body
 from mcp_docker.safety.gate_base import GateRefusal
 from mcp_docker.utils.logger import logger
@@ -263,8 +264,7 @@ class _Upstream:
 
     def __init__(self, eng: Engine) -> None:
         api = eng.api
-        adapter = getattr(api, "_custom_adapter", None)
-        self.unix = getattr(adapter, "socket_path", None)
+        self.unix = unix_socket_path(api)
         self.tls: ssl.SSLContext | None = None
         parts = urlsplit(str(api.base_url))
         self.host, self.port = parts.hostname or "localhost", parts.port or 2375

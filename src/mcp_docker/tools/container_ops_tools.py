@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from mcp_docker.docker.library_internals import api_post_json, api_url, json_result
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine
 from mcp_docker.tools.container_models import ContainerState, container_state
@@ -142,8 +143,8 @@ def docker_update_container(
     api = engine(ctx).api
     data = api.inspect_container(container)
     with engine_errors("container", container):
-        res = api._post_json(api._url("/containers/{0}/update", data["Id"]), data=body)
-        result: dict[str, Any] = api._result(res, True) or {}
+        res = api_post_json(api, api_url(api, "/containers/{0}/update", data["Id"]), body)
+        result: dict[str, Any] = json_result(api, res) or {}
     host = api.inspect_container(data["Id"])["HostConfig"]
     policy = host.get("RestartPolicy") or {}
     pids = host.get("PidsLimit")

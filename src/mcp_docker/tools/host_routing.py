@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -21,6 +21,7 @@ from pydantic import Field
 from mcp_docker.config import HostSpec
 from mcp_docker.safety.audit import audit_call
 from mcp_docker.safety.levels import Level
+from mcp_docker.sdk_internals import present_signature, resolved_by
 from mcp_docker.state import CURRENT_HOST, app_state
 from mcp_docker.tools.declare import CONFIRMATION, ToolSpec
 from mcp_docker.utils.errors import UnsafeOperation
@@ -81,8 +82,7 @@ def with_host_argument(
         finally:
             CURRENT_HOST.reset(token)
 
-    routed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    routed.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": signature.return_annotation}
+    present_signature(routed, signature.replace(parameters=parameters))
     return routed
 
 
@@ -92,8 +92,7 @@ def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[H
     The question is resolved before the tool body runs (and before `routed` sets the host), so its
     resolver is wrapped: it takes `host` too, refuses a write that names no host (or a host whose
     mode forbids it) before anything is asked, and describes the target on the chosen engine."""
-    type_arg, *metadata = get_args(param.annotation)
-    inner = next(m for m in metadata if isinstance(m, Resolve)).fn
+    type_arg, inner = resolved_by(param.annotation)
     inner_signature = inspect.signature(inner)
 
     async def resolver(ctx: Context[Any, Any], host: str | None = None, **arguments: Any) -> Any:
@@ -108,12 +107,15 @@ def _routed_confirmation(param: inspect.Parameter, spec: ToolSpec, hosts: list[H
             CURRENT_HOST.reset(token)
 
     resolver.__qualname__ = resolver.__name__ = f"{inner.__name__}_on_host"
-    resolver.__annotations__ = {"ctx": Context}
-    resolver.__signature__ = inner_signature.replace(  # type: ignore[attr-defined]
-        parameters=[
-            *inner_signature.parameters.values(),
-            inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default=None),
-        ]
+    present_signature(
+        resolver,
+        inner_signature.replace(
+            parameters=[
+                *inner_signature.parameters.values(),
+                inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default=None),
+            ]
+        ),
+        {"ctx": Context},
     )
     return param.replace(annotation=Annotated[type_arg, Resolve(resolver)])
 

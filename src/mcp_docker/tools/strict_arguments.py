@@ -1,10 +1,10 @@
-"""Unknown tool arguments are refused, not dropped: the one place that reaches into the SDK's
-registered tool (`Tool.fn_metadata.arg_model`, `Tool.parameters`).
+"""Unknown tool arguments are refused, not dropped, and the published schemas are compacted, on the
+SDK's record of each registered tool (reached through `sdk_internals`).
 
 The SDK builds each tool's argument model and its JSON schema at registration. Rather than build a
 second, stricter model class and generate its schema again (a third of the registration cost),
 the SDK's own model validates with `extra="forbid"` (pydantic's per-call setting) and the published
-schema gains `additionalProperties: false`. tests/unit/test_strict_arguments.py fails loudly when
+schema gains `additionalProperties: false`. tests/unit/test_library_shapes.py fails loudly when
 the SDK's shape changes.
 """
 
@@ -14,12 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from mcp_docker.tools.schema_compaction import (
-    compact_input,
-    inline_and_merge,
-    optional_without_null,
-    shallow_output,
-)
+from mcp_docker.sdk_internals import argument_model, publish_schemas, published_schemas, registered_tool
+from mcp_docker.tools.schema_compaction import compact_input, inline_and_merge, optional_without_null, shallow_output
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -35,13 +31,15 @@ def _forbidding(cls: type[BaseModel], obj: Any, **kwargs: Any) -> BaseModel:
 
 def make_strict(server: MCPServer, name: str) -> None:
     """The registered tool `name` refuses arguments it does not take; its schemas are compacted."""
-    tool = server._tool_manager.get_tool(name)
+    tool = registered_tool(server, name)
     if tool is None:  # pragma: no cover - just registered
         return
-    model = tool.fn_metadata.arg_model
+    model = argument_model(tool)
     model.model_validate = classmethod(_forbidding)  # type: ignore[method-assign,assignment,arg-type]
-    tool.parameters = inline_and_merge(
-        optional_without_null(compact_input({**tool.parameters, "additionalProperties": False}))
+    parameters, output = published_schemas(tool)
+    # Published schemas only; results are still validated against the full output model.
+    publish_schemas(
+        tool,
+        inline_and_merge(optional_without_null(compact_input({**parameters, "additionalProperties": False}))),
+        shallow_output(output),
     )
-    # Published schema only; results are still validated against the full output model.
-    tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)

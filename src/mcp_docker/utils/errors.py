@@ -14,6 +14,8 @@ from typing import Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_docker.utils.text import bounded_tail, clean_text, decode
+
 Kind = Literal["container", "image", "network", "volume", "exec", "service", "node", "task", "object"]
 
 _LIST_TOOL: dict[str, str] = {
@@ -137,8 +139,6 @@ def engine_output(text: str | bytes | None, max_bytes: int = 4000, what: str = "
     id, so the text inside cannot close the block early nor pass for the server's own words."""
     import secrets
 
-    from mcp_docker.utils.output import bounded_tail, clean_text, decode
-
     body, cut = bounded_tail(clean_text(decode(text)).strip("\n"), max_bytes)
     tag = secrets.token_hex(4)
     note = ", earlier lines cut" if cut else ""
@@ -150,8 +150,6 @@ def engine_output(text: str | bytes | None, max_bytes: int = 4000, what: str = "
 
 
 def _explanation(exc: BaseException) -> str:
-    from mcp_docker.utils.output import clean_text
-
     explanation = getattr(exc, "explanation", None)
     text = explanation if isinstance(explanation, str) and explanation else str(exc)
     if isinstance(explanation, bytes):
