@@ -66,6 +66,7 @@ from mcp_docker.safety.confirmation import (
     unwrap,
 )
 from mcp_docker.safety.levels import Level, refusal
+from mcp_docker.sdk_internals import present_signature
 from mcp_docker.state import CURRENT_HOST, AppState, app_state
 from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
 from mcp_docker.utils.validation import check_arguments
@@ -164,10 +165,16 @@ def attach_confirmation(
             return await resolve(ctx, arguments)
 
         resolver.__qualname__ = resolver.__name__ = f"confirm_{spec.name}"
-        resolver.__annotations__ = {"ctx": Context}
-        resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)]
-            + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in [*names, *([TOKEN] if with_token else [])]]
+        present_signature(
+            resolver,
+            inspect.Signature(
+                [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)]
+                + [
+                    inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY)
+                    for n in [*names, *([TOKEN] if with_token else [])]
+                ]
+            ),
+            {"ctx": Context},
         )
         return inspect.Parameter(
             CONFIRMATION,
@@ -177,20 +184,22 @@ def attach_confirmation(
         )
 
     hidden = make(with_token=True)
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), token_param, hidden]
+    present_signature(
+        wrapper,
+        signature.replace(parameters=[*signature.parameters.values(), token_param, hidden]),
+        {**fn.__annotations__, TOKEN: token_param.annotation, CONFIRMATION: hidden.annotation},
     )
-    wrapper.__annotations__ = {**fn.__annotations__, TOKEN: token_param.annotation, CONFIRMATION: hidden.annotation}
 
     @functools.wraps(wrapper)
     async def without_token(*args: Any, **kwargs: Any) -> Any:
         return await wrapper(*args, **kwargs)
 
     plain = make(with_token=False)
-    without_token.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), plain]
+    present_signature(
+        without_token,
+        signature.replace(parameters=[*signature.parameters.values(), plain]),
+        {**fn.__annotations__, CONFIRMATION: plain.annotation},
     )
-    without_token.__annotations__ = {**fn.__annotations__, CONFIRMATION: plain.annotation}
     return without_token
 
 
