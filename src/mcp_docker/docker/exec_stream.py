@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.utils.socket import frames_iter
-
 from mcp_docker.docker.library_internals import raw_socket
 from mcp_docker.utils.logger import logger
 
@@ -45,6 +43,8 @@ def run_bounded(api: Any, exec_id: str, container: str, stdout_limit: int, stder
     err = bytearray()
     cut = False
     try:
+        from docker.utils.socket import frames_iter  # docker-py is imported on the first engine call
+
         for stream, data in frames_iter(sock, tty=False):
             buffer, limit = (err, stderr_limit) if stream == 2 else (out, stdout_limit)
             room = limit + 1 - len(buffer)
