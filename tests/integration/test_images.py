@@ -397,15 +397,15 @@ async def test_prune_images_removes_only_what_matches(
 
     filters = {"label": [f"{TEST_LABEL}={TEST_LABEL_VALUE}", f"group={group}"]}
     result = structured(await client.call_tool("docker_prune_images", {"filters": filters}))
-    assert f"deleted {dangling['id'].removeprefix('sha256:')[:12]}" in result["deleted"]
-    assert result["count"] == len(result["deleted"])
+    assert f"deleted {dangling['id'].removeprefix('sha256:')[:12]}" in result["removed"]
+    assert result["count"] == len(result["removed"])
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(dangling["id"])
     assert docker_client.images.get(keep_tag).id == kept["id"]
     assert docker_client.images.get(test_image)
 
     everything = structured(await client.call_tool("docker_prune_images", {"all": True, "filters": filters}))
-    assert f"untagged {keep_tag}" in everything["deleted"]
+    assert f"untagged {keep_tag}" in everything["removed"]
     assert everything["space_reclaimed"] >= 0
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(keep_tag)

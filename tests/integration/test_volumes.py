@@ -105,7 +105,7 @@ async def test_prune_removes_only_unused_matching_volumes(
 
     filters = {"label": [f"{TEST_LABEL}={TEST_LABEL_VALUE}", f"group={group}"]}
     result = structured(await client.call_tool("docker_prune_volumes", {"filters": filters}))
-    assert result["deleted"] == [anonymous]
+    assert result["removed"] == [anonymous]
     assert result["count"] == 1
     assert result["space_reclaimed"] >= 0
     with pytest.raises(docker.errors.NotFound):
@@ -113,7 +113,7 @@ async def test_prune_removes_only_unused_matching_volumes(
     assert docker_client.volumes.get(unused)
 
     result = structured(await client.call_tool("docker_prune_volumes", {"filters": filters, "all": True}))
-    assert result["deleted"] == [unused]
+    assert result["removed"] == [unused]
     with pytest.raises(docker.errors.NotFound):
         docker_client.volumes.get(unused)
     assert docker_client.volumes.get(used)

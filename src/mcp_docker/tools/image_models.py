@@ -175,16 +175,16 @@ class RemovedImage(BaseModel):
 
 
 class PruneResult(BaseModel):
-    deleted: list[str] = Field(description="What was removed (short ids, names or untagged references).")
+    removed: list[str] = Field(description="What was removed (short ids, names or untagged references).")
     count: int
     space_reclaimed: int = Field(description="Bytes.")
     space_reclaimed_human: str
 
 
-def prune_result(deleted: list[str], reclaimed: int | None) -> PruneResult:
+def prune_result(removed: list[str], reclaimed: int | None) -> PruneResult:
     return PruneResult(
-        deleted=deleted,
-        count=len(deleted),
+        removed=removed,
+        count=len(removed),
         space_reclaimed=int(reclaimed or 0),
         space_reclaimed_human=human_size(reclaimed or 0),
     )

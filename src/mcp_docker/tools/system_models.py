@@ -198,7 +198,7 @@ class PrunedKind(BaseModel):
     space_reclaimed: int = Field(0, description="Bytes.")
 
 
-class PruneResult(BaseModel):
+class SystemPruneResult(BaseModel):
     containers: PrunedKind
     networks: PrunedKind
     images: PrunedKind

@@ -21,8 +21,8 @@ from mcp_docker.tools.system_models import (
     Event,
     EventList,
     HealthReport,
-    PruneResult,
     SystemInfo,
+    SystemPruneResult,
     UnhealthyContainer,
     VersionInfo,
     compact_event,
@@ -91,7 +91,7 @@ def docker_system_prune(
         dict[str, str | list[str]] | None,
         Field(description="e.g. {'label!': 'keep'}, {'until': '24h'}; build cache then kept."),
     ] = None,
-) -> PruneResult:
+) -> SystemPruneResult:
     """Remove stopped containers, unused networks, dangling images and build cache."""
     flt = normalise_filters(filters) or {}
     unknown = sorted(set(flt) - set(PRUNE_FILTER_KEYS))
@@ -105,7 +105,7 @@ def docker_system_prune(
         f"untagged {entry['Untagged']}" if "Untagged" in entry else f"deleted {entry.get('Deleted', '')}"
         for entry in i.get("ImagesDeleted") or []
     ]
-    result = PruneResult(
+    result = SystemPruneResult(
         containers=pruned([cid[:12] for cid in c.get("ContainersDeleted") or []], c.get("SpaceReclaimed")),
         networks=pruned(n.get("NetworksDeleted"), 0),
         images=pruned(image_items, i.get("SpaceReclaimed")),
