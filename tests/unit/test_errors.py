@@ -135,3 +135,44 @@ def test_errors_and_output_do_not_import_each_other() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+# --- per-call meanings: the one table beside the general rules --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "cls", "words"),
+    [
+        ("pull", 500, errors.EngineError, "Pull failed: The engine failed (500)"),
+        ("push", 502, errors.EngineError, "Push failed: The engine failed (502)"),
+        ("build", 400, errors.EngineError, "The build was refused before it started:"),
+        ("swarm", 503, errors.NotSwarmManager, "not a swarm manager"),
+        ("rename", 409, errors.ConflictError, "The name 'web' is already taken"),
+        ("prune", 409, errors.ConflictError, "Another prune is running"),
+    ],
+)
+def test_a_status_means_more_for_some_calls(call: errors.Call, status: int, cls: type[Exception], words: str) -> None:
+    exc = api_error(status, "engine says why")
+    mapped = map_engine_error(exc, "image", "web", call)
+    assert type(mapped) is cls
+    assert words in mapped.message
+    meaning = errors.CALL_MEANINGS[(call, "5xx" if call in ("pull", "push") else status)]
+    assert mapped.hint == meaning.hint
+    if call in ("pull", "push", "build"):
+        assert "engine says why" in mapped.message  # the engine's explanation is kept
+    with pytest.raises(cls) as raised, errors.call_meanings(call, "web"):
+        raise exc
+    assert words in raised.value.message and raised.value.hint == mapped.hint
+
+
+def test_other_statuses_of_those_calls_follow_the_general_rules() -> None:
+    for call, status in (("pull", 404), ("push", 401), ("build", 500), ("swarm", 500), ("rename", 404)):
+        exc = api_error(status, "why")
+        assert map_engine_error(exc, "image", "web", call).message == map_engine_error(exc, "image", "web").message
+        with pytest.raises(docker.errors.APIError), errors.call_meanings(call, "web"):
+            raise exc  # untouched: mapped later with the tool's kind and subject
+
+
+def test_the_build_refusal_fences_the_engine_text() -> None:
+    mapped = map_engine_error(api_error(400, "dockerfile parse error line 2: unknown instruction: FORM"), call="build")
+    assert "<<<engine error" in mapped.message and "unknown instruction: FORM" in mapped.message

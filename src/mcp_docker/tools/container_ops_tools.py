@@ -14,7 +14,7 @@ from mcp_docker.tools.container_ops_models import Process, ProcessList, RenamedC
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import ContainerRef
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import ConflictError, ValidationError, engine_errors
+from mcp_docker.utils.errors import ValidationError, call_meanings, engine_errors
 from mcp_docker.utils.output import clean_text
 
 MAX_PROCESSES = 500
@@ -98,19 +98,12 @@ def docker_rename_container(
     ctx: Ctx, container: ContainerRef, new_name: Annotated[str, Field(description="The new name.")]
 ) -> RenamedContainer:
     """Rename a container; a name already in use is refused."""
-    import docker.errors
 
     new_name = validation.container_name(new_name)
     api = engine(ctx).api
     data = api.inspect_container(container)
-    try:
+    with call_meanings("rename", new_name):
         api.rename(container, new_name)
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:
-            raise
-        raise ConflictError(
-            f"The name {new_name!r} is already taken by another container.", "Choose another name."
-        ) from exc
     return RenamedContainer(id=data["Id"][:12], old_name=data["Name"].lstrip("/"), name=new_name)
 
 

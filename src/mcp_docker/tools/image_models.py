@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_docker.utils.errors import EngineError
+from mcp_docker.utils.errors import REGISTRY_HINT, EngineError
 from mcp_docker.utils.output import clean_text, human_size, redact_env
 
 # ---------------------------------------------------------------- list / inspect
@@ -191,11 +191,6 @@ def prune_result(removed: list[str], reclaimed: int | None) -> PruneResult:
 
 
 # ---------------------------------------------------------------- progress streams
-
-REGISTRY_HINT = (
-    "Check the reference, that the registry is reachable, and the registry credentials of the server's "
-    "user (`docker login REGISTRY` on the server's machine; credentials are never passed as arguments)."
-)
 
 
 def stream_error(event: dict[str, Any]) -> str | None:

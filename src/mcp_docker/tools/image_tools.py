@@ -9,8 +9,7 @@ credential helpers), never from tool arguments.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +26,6 @@ from mcp_docker.safety.registries import check_push
 from mcp_docker.state import Ctx, engine, settings
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.image_models import (
-    REGISTRY_HINT,
     BuildLog,
     BuiltImage,
     ImageDetails,
@@ -49,7 +47,12 @@ from mcp_docker.tools.params import MANAGED_LABEL
 from mcp_docker.tools.prune_questions import image_prune_question
 from mcp_docker.tools.removal_questions import image_removal_question, tag_move_question
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import EngineError, ValidationError, engine_errors, engine_output, map_engine_error
+from mcp_docker.utils.errors import (
+    EngineError,
+    ValidationError,
+    call_meanings,
+    engine_errors,
+)
 from mcp_docker.utils.output import bounded_tail
 
 ImageRef = Annotated[str, Field(description="Reference ('nginx:1.27') or id.", min_length=1)]
@@ -106,19 +109,6 @@ async def _stream_with_progress(ctx: Ctx, work: Callable[[Report], Any]) -> Any:
         cancelled.set()
 
 
-@contextmanager
-def _registry_errors(action: str) -> Iterator[None]:
-    """An engine failure (5xx) during a pull or push is the registry's (unreachable, refused credentials)."""
-    import docker.errors
-
-    try:
-        yield
-    except docker.errors.APIError as exc:
-        if exc.status_code is None or exc.status_code < 500:
-            raise
-        raise EngineError(f"{action} failed: {map_engine_error(exc).message}", REGISTRY_HINT) from exc
-
-
 @docker_tool(Level.SAFE, "images", title="List images")
 def docker_list_images(
     ctx: Ctx,
@@ -158,7 +148,7 @@ async def docker_pull_image(
 
     def work(report: Report) -> PulledImage:
         progress = TransferProgress("pull")
-        with engine_errors("image", reference), _registry_errors("Pull"):
+        with engine_errors("image", reference, call="pull"):
             for event in api.pull(repo, tag=tag, stream=True, decode=True, platform=platform):
                 report(progress.feed(event))
             data = api.inspect_image(reference)
@@ -193,7 +183,7 @@ async def docker_push_image(
         progress = TransferProgress("push")
         with engine_errors("image", reference):
             api.inspect_image(reference)
-        with engine_errors("image", reference), _registry_errors("Push"):
+        with engine_errors("image", reference, call="push"):
             for event in api.push(repo, tag=tag, stream=True, decode=True):
                 report(progress.feed(event))
         return PushedImage(
@@ -254,23 +244,13 @@ async def docker_build_image(
             )
 
         def work(report: Report) -> BuiltImage:
-            import docker.errors
-
             if buildx.use_buildkit(choice, env):  # probes `docker buildx` once: on this worker thread
                 return buildkit(report)
             log = BuildLog()
-            try:
+            with call_meanings("build"):
                 stream = _build_stream(api, log, tags, context, dockerfile, buildargs, target, nocache)
                 for event in stream:
                     report(log.feed(event))
-            except docker.errors.APIError as exc:
-                if exc.status_code != 400:
-                    raise
-                refused = map_engine_error(exc)
-                raise EngineError(
-                    f"The build was refused before it started:{engine_output(refused.message, 2000, 'engine error')}",
-                    "Fix the Dockerfile (or buildargs / target) and build again.",
-                ) from exc
             if log.error is not None or log.image_id is None:
                 raise EngineError(  # engine text fenced as data (build_policy.build_failure)
                     build_failure(log.step, log.error, log.step_output(), limit),

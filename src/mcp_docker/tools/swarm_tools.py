@@ -35,7 +35,7 @@ from mcp_docker.tools.swarm_models import (
     task_summary,
 )
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import EngineError, ValidationError
+from mcp_docker.utils.errors import ValidationError, call_meanings
 from mcp_docker.utils.output import clean_text, engine_text, line_count, parse_time
 
 ServiceRef = Annotated[str, Field(description="Service name or id (a unique id prefix works).", min_length=1)]
@@ -54,25 +54,11 @@ Ports = Annotated[
 PublishMode = Annotated[Literal["ingress", "host"], Field(description="How ports are published.")]
 
 
-class NotSwarmManager(EngineError):
-    """The engine is not a manager of a swarm (it answered 503)."""
-
-
 @contextmanager
 def swarm_errors() -> Iterator[None]:
     """An engine that is not a swarm manager answers 503 to every swarm call: say so plainly."""
-    import docker.errors
-
-    try:
+    with call_meanings("swarm"):
         yield
-    except docker.errors.APIError as exc:
-        if exc.status_code == 503:
-            raise NotSwarmManager(
-                "This engine is not a swarm manager; services, tasks and nodes exist only on a swarm manager.",
-                "Run `docker swarm init` on the engine's host (or join it to a swarm as a manager), "
-                "or point the server at a manager.",
-            ) from exc
-        raise
 
 
 def _endpoint_spec(ports: dict[str, int | None] | None, mode: str) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ from mcp_docker.tools.system_models import (
     version_info,
 )
 from mcp_docker.tools.volume_tools import prune_volumes
-from mcp_docker.utils.errors import ConflictError, ValidationError
+from mcp_docker.utils.errors import ValidationError, call_meanings
 from mcp_docker.utils.output import clean_text, parse_time
 
 PRUNE_FILTER_KEYS = ("until", "label", "label!")
@@ -44,17 +44,14 @@ def _prune(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]
     """One prune call; the engine runs one prune of a kind at a time (409), so wait for the other one."""
     import docker.errors
 
-    for attempt in range(PRUNE_ATTEMPTS):
-        try:
-            return call(**kwargs)
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409 or attempt == PRUNE_ATTEMPTS - 1:
-                if exc.status_code == 409:
-                    raise ConflictError(
-                        "Another prune is running on the engine.", "Try again when it has finished."
-                    ) from exc
-                raise
-            time.sleep(0.5)
+    with call_meanings("prune"):  # a 409 left after the last attempt
+        for attempt in range(PRUNE_ATTEMPTS):
+            try:
+                return call(**kwargs)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409 or attempt == PRUNE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -175,12 +176,89 @@ def _ssl_cause(exc: BaseException) -> BaseException:
     return found
 
 
-def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | None = None) -> MCPDockerError:
+class NotSwarmManager(EngineError):
+    """The engine is not a manager of a swarm (it answered 503 to a swarm call)."""
+
+
+REGISTRY_HINT = (
+    "Check the reference, that the registry is reachable, and the registry credentials of the server's "
+    "user (`docker login REGISTRY` on the server's machine; credentials are never passed as arguments)."
+)
+
+Call = Literal["pull", "push", "build", "swarm", "rename", "prune"]
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a status means for one kind of call, where it says more than the general rule.
+
+    `message` may use {general} (the general rule's message), {fenced} (the same, fenced as engine
+    output) and {name} (what the call was about)."""
+
+    error: type[MCPDockerError]
+    message: str
+    hint: str
+
+
+CALL_MEANINGS: dict[tuple[Call, int | Literal["5xx"]], Meaning] = {
+    # The engine answers 500 when the registry behind a pull or push fails (unreachable, refused login).
+    ("pull", "5xx"): Meaning(EngineError, "Pull failed: {general}", REGISTRY_HINT),
+    ("push", "5xx"): Meaning(EngineError, "Push failed: {general}", REGISTRY_HINT),
+    # The classic builder answers 400 for a Dockerfile it cannot parse, before any step runs.
+    ("build", 400): Meaning(
+        EngineError,
+        "The build was refused before it started:{fenced}",
+        "Fix the Dockerfile (or buildargs / target) and build again.",
+    ),
+    # Every swarm call on an engine that is not a manager.
+    ("swarm", 503): Meaning(
+        NotSwarmManager,
+        "This engine is not a swarm manager; services, tasks and nodes exist only on a swarm manager.",
+        "Run `docker swarm init` on the engine's host (or join it to a swarm as a manager), "
+        "or point the server at a manager.",
+    ),
+    ("rename", 409): Meaning(
+        ConflictError, "The name {name!r} is already taken by another container.", "Choose another name."
+    ),
+    # The engine runs one prune of a kind at a time.
+    ("prune", 409): Meaning(
+        ConflictError, "Another prune is running on the engine.", "Try again when it has finished."
+    ),
+}
+"""The per-call meanings of engine statuses: the only place besides `map_engine_error`'s general rules."""
+
+
+def _call_meaning(exc: BaseException, call: Call, name: str | None, general: MCPDockerError) -> MCPDockerError | None:
+    import docker.errors
+
+    if not isinstance(exc, docker.errors.APIError) or exc.status_code is None:
+        return None
+    status = exc.status_code
+    meaning = CALL_MEANINGS.get((call, status)) or (CALL_MEANINGS.get((call, "5xx")) if status >= 500 else None)
+    if meaning is None:
+        return None
+    message = meaning.message.format(
+        general=general.message, fenced=engine_output(general.message, 2000, "engine error"), name=name
+    )
+    return meaning.error(message, meaning.hint)
+
+
+def map_engine_error(
+    exc: BaseException, kind: Kind | None = None, name: str | None = None, call: Call | None = None
+) -> MCPDockerError:
     """Translate an exception raised by docker-py (or requests beneath it) into the hierarchy.
 
-    `kind`/`name` say what the call was about, so a 404 becomes "No such container 'web'".
-    Classification is by exception type and HTTP status only.
+    `kind`/`name` say what the call was about, so a 404 becomes "No such container 'web'"; `call`
+    (pull, push, build, swarm, rename, prune) picks a status's meaning for that call from
+    `CALL_MEANINGS` where it has one. Classification is by exception type and HTTP status only.
     """
+    general = _general_mapping(exc, kind, name)
+    if call is not None and not isinstance(exc, MCPDockerError):
+        return _call_meaning(exc, call, name, general) or general
+    return general
+
+
+def _general_mapping(exc: BaseException, kind: Kind | None, name: str | None) -> MCPDockerError:
     import ssl
 
     import docker.errors
@@ -237,7 +315,7 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
         # docker-py wraps a failed version negotiation in a bare DockerException: classify its cause.
         cause = exc.__cause__ or exc.__context__
         if cause is not None and not isinstance(cause, docker.errors.DockerException):
-            mapped = map_engine_error(cause, kind, name)
+            mapped = _general_mapping(cause, kind, name)
             if type(mapped) is not EngineError:
                 return mapped
         return DockerDaemonUnavailable(f"Docker client error: {detail}.")
@@ -245,7 +323,7 @@ def map_engine_error(exc: BaseException, kind: Kind | None = None, name: str | N
 
 
 @contextmanager
-def engine_errors(kind: Kind | None = None, name: str | None = None) -> Iterator[None]:
+def engine_errors(kind: Kind | None = None, name: str | None = None, call: Call | None = None) -> Iterator[None]:
     """Map whatever the engine raises inside the block (see `map_engine_error`)."""
     import docker.errors
     import requests.exceptions
@@ -253,4 +331,19 @@ def engine_errors(kind: Kind | None = None, name: str | None = None) -> Iterator
     try:
         yield
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise map_engine_error(exc, kind, name) from exc
+        raise map_engine_error(exc, kind, name, call) from exc
+
+
+@contextmanager
+def call_meanings(call: Call, name: str | None = None) -> Iterator[None]:
+    """Inside the block, an engine status with a meaning for `call` (`CALL_MEANINGS`) is raised as that
+    error; everything else goes on as raised (mapped later, with the tool's kind and subject)."""
+    import docker.errors
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        meaning = _call_meaning(exc, call, name, _general_mapping(exc, None, name))
+        if meaning is None:
+            raise
+        raise meaning from exc
