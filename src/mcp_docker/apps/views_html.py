@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import html
+import re
 from importlib import resources
 
 from mcp.server.apps import ResourceCsp
@@ -22,12 +24,28 @@ def _read(name: str) -> str:
     return resources.files("mcp_docker.apps").joinpath("views", name).read_text(encoding="utf-8")
 
 
+_HEAD = re.compile(r"\A<!--HEAD ([^>]*)-->\n")
+"""A view file starts with `<!--HEAD title-->`, which becomes the document's opening and head."""
+
+
+def _head(title: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n"
+    )
+
+
 @functools.cache
 def view_html(name: str) -> str:
-    """The document for view `name` (containers, logs, stats, compose)."""
-    html = _read(f"{name}.html")
+    """The document for view `name` (containers, logs, stats, compose, confirm)."""
+    text = _read(f"{name}.html")
+    match = _HEAD.match(text)
+    if match is None:
+        raise ValueError(f"views/{name}.html must start with <!--HEAD title-->")
     return (
-        html.replace("<!--CSP-->", f'<meta http-equiv="Content-Security-Policy" content="{CSP}">')
+        (_head(match.group(1)) + text[match.end() :])
         .replace("/*BASE_CSS*/", _read("base.css"))
         .replace("/*BRIDGE_JS*/", _read("bridge.js"))
     )
