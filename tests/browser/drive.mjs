@@ -163,13 +163,18 @@ await step("model-card-dismiss", async () => {
 await step("logs", async () => {
   await open("docker_container_logs", { container: plan.logs });
   await view().locator(".line", { hasText: plan.needle }).first().waitFor(T);
+  // stdout and stderr told apart: the line printed on stderr is marked, the needle (stdout) is not.
+  await view().locator(".line.stderr", { hasText: plan.onStderr }).waitFor(T);
+  const stderrLines = await view().locator(".line.stderr .msg").allTextContents();
+  const needleOnStdout = await view().locator(".line:not(.stderr)", { hasText: plan.needle }).count();
   const all = await view().locator(".line .msg").allTextContents();
   const stamped = await view().locator(".line .ts").count();
   await view().locator("#search").fill(plan.needle);
   await view().locator("#count", { hasText: "match" }).waitFor(T);
   const hits = await view().locator(".line .msg").allTextContents();
-  out.logs = { all, hits, stamped, xssFlag: await view().locator("body[data-pwned]").count() };
-  check("logs", all.includes(plan.needle) && hits.length === 1 && hits[0] === plan.needle && stamped > 0, out.logs);
+  out.logs = { all, hits, stamped, stderrLines, needleOnStdout, xssFlag: await view().locator("body[data-pwned]").count() };
+  const split = stderrLines.length === 1 && stderrLines[0] === plan.onStderr && needleOnStdout === 1;
+  check("logs", all.includes(plan.needle) && hits.length === 1 && hits[0] === plan.needle && stamped > 0 && split, out.logs);
   await view().locator("#search").fill("");
   await both("logs");
 });

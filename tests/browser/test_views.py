@@ -144,7 +144,10 @@ async def test_views_in_a_real_browser(
     group = f"{test_engine.PREFIX}apps-{uuid.uuid4().hex[:6]}"
     labels = {"mcp-docker.test-group": group}
     needle = f"needle-{uuid.uuid4().hex[:6]}"
-    script = f"for i in 1 2 3 4 5; do echo line-$i; done; echo {needle}; echo '{PAYLOAD}'; sleep 300"
+    on_stderr = f"on-stderr-{uuid.uuid4().hex[:6]}"
+    script = (
+        f"for i in 1 2 3 4 5; do echo line-$i; done; echo {needle}; echo {on_stderr} >&2; echo '{PAYLOAD}'; sleep 300"
+    )
     web = run_container(["sh", "-c", script], name=unique("web"), labels=labels)
     stop = run_container(name=unique("stop"), labels=labels)
     remove = run_container(name=unique("remove"), labels=labels)
@@ -172,6 +175,7 @@ async def test_views_in_a_real_browser(
         "logs": web.name,
         "stats": stats.name,
         "needle": needle,
+        "onStderr": on_stderr,
         "payload": PAYLOAD,
         "screenshots": str(everything),
         "result": str(tmp_path / "result.json"),

@@ -20,7 +20,12 @@ from tests.conftest import MODES, allow_settings, error_text, stdio_params, stru
 
 pytestmark = [pytest.mark.anyio]
 
-APP_ONLY = {"docker_app_request_removal", "docker_app_confirm_removal", "docker_app_dismiss_removal"}
+APP_ONLY = {
+    "docker_app_request_removal",
+    "docker_app_confirm_removal",
+    "docker_app_dismiss_removal",
+    "docker_app_log_lines",
+}
 VIEWS = {
     "docker_list_containers": "ui://mcp-docker/containers.html",
     "docker_container_logs": "ui://mcp-docker/logs.html",
@@ -153,7 +158,8 @@ async def test_dismissed_card_removes_nothing(
 async def test_no_removal_card_where_removal_is_not_allowed(settings: dict[str, Any]) -> None:
     async with apps_client("auto", **settings) as c:
         names = {t.name for t in (await c.list_tools()).tools}
-        assert not names & APP_ONLY
+        assert not names & (APP_ONLY - {"docker_app_log_lines"})
+        assert "docker_app_log_lines" in names  # the logs view's own reads stay
         listed = {str(r.uri) for r in (await c.list_resources()).resources}
         assert "ui://mcp-docker/containers.html" in listed  # the views stay (read-only actions fail there)
 

@@ -63,10 +63,14 @@ def request_tool() -> Any:
         ctx: Ctx,
         container: ContainerRef,
         force: Annotated[bool, Field(description="Kill and remove a running container.")] = False,
+        host: Annotated[str | None, Field(description="The engine, where several are served.")] = None,
     ) -> CallToolResult:
         """For the containers view: the question its confirmation card shows before removing a container."""
+        arguments: dict[str, Any] = {"container": container, "force": force}
+        if host is not None:
+            arguments["host"] = host
         with _set(CARD_ASK, True):
-            result = await _call(ctx, REMOVE, {"container": container, "force": force})
+            result = await _call(ctx, REMOVE, arguments)
         card = (result.meta or {}).get(CONFIRM_META)
         if card is None:  # refused before anything was asked
             return result

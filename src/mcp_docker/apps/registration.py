@@ -5,6 +5,7 @@ from __future__ import annotations
 from mcp.server.apps import Apps
 
 from mcp_docker.apps.app_tools import REMOVE, card_tools, request_tool
+from mcp_docker.apps.log_lines import LOGS, log_lines_tool
 from mcp_docker.apps.views_html import RESOURCE_CSP, view_html
 from mcp_docker.config import Settings
 from mcp_docker.safety.levels import Level, refusal
@@ -15,7 +16,10 @@ VIEWS = {
         "Containers",
         "Live table of containers: start, stop, restart, remove (confirmed by a card).",
     ),
-    "logs": ("Container logs", "A container's log lines with timestamps, search and follow."),
+    "logs": (
+        "Container logs",
+        "A container's log lines with timestamps, stdout and stderr told apart, search and follow.",
+    ),
     "stats": ("Container stats", "CPU, memory, network and block I/O of a container as small live charts."),
     "compose": ("Compose project", "A Compose project's services, their containers and state."),
     "confirm": (
@@ -64,6 +68,9 @@ def build_apps(settings: Settings) -> Apps:
             csp=RESOURCE_CSP,
             prefers_border=True,
         )
+    if refusal(LOGS, Level.SAFE, "containers", settings) is None:
+        fn = log_lines_tool()
+        apps.tool(resource_uri=uri("logs"), visibility=["app"], name=fn.__name__)(fn)
     if refusal(REMOVE, Level.DESTRUCTIVE, "containers", settings) is None:
         fn = request_tool()
         apps.tool(resource_uri=uri("containers"), visibility=["app"], name=fn.__name__)(fn)

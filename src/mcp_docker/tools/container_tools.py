@@ -321,10 +321,11 @@ def docker_container_logs(
         raise ValidationError(f"'since' ({since}) is after 'until' ({until}).")
     pattern = log_stream.compile_grep(grep, ignore_case)
     limit = settings(ctx).max_output_bytes
+    only = log_stream.ONLY_STREAM.get()
     stream = engine(ctx).api.logs(
         container,
-        stdout=True,
-        stderr=True,
+        stdout=only != "stderr",
+        stderr=only != "stdout",
         stream=True,
         follow=follow_seconds > 0,
         tail="all" if tail is None else tail,

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,10 @@ from mcp_docker.utils.output import clean_text, cut_bytes
 MAX_SCAN_BYTES = 256 * 1024 * 1024
 """Most log bytes one call reads from the engine (tail=null on a huge log stops here, and says so)."""
 MAX_PATTERN = 500
+
+ONLY_STREAM: ContextVar[str | None] = ContextVar("mcp_docker_only_stream", default=None)
+"""Set ("stdout" or "stderr") by the logs view's app-only tool around its docker_container_logs calls:
+that call then reads one of the two streams, so the view can tell them apart."""
 
 
 def compile_grep(pattern: str | None, ignore_case: bool) -> re.Pattern[str] | None:

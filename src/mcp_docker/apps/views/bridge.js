@@ -52,7 +52,10 @@ const MCP = (() => {
     }
   }
   async function callTool(name, args) {
-    const result = await request("tools/call", { name, arguments: args || {} });
+    // Where several engines are served, the view's calls go to the engine of the call it shows.
+    const call = { ...(args || {}) };
+    if (state.input && state.input.host && !("host" in call)) call.host = state.input.host;
+    const result = await request("tools/call", { name, arguments: call });
     if (result && result.isError) {
       const text = (result.content || []).map((c) => c.text || "").join(" ");
       throw new Error(text || `${name} failed`);
