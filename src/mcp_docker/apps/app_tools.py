@@ -30,7 +30,7 @@ from mcp_docker.state import Ctx, app_state
 from mcp_docker.tools.confirm_gate import CARD_ASK, CARD_PRESSED
 from mcp_docker.tools.params import ContainerRef
 
-__all__ = ["CONFIRM_META", "REMOVE", "card_tools", "request_tool"]
+__all__ = ["CONFIRM_META", "REMOVE", "call_as_model", "card_tools", "context_set", "request_tool"]
 
 REMOVE = "docker_remove_container"
 UNKNOWN = "This confirmation is unknown, used or expired; nothing was removed or changed. Ask again."
@@ -39,7 +39,8 @@ Token = Annotated[str, Field(description="The secret the confirmation card was g
 
 
 @contextmanager
-def _set(var: ContextVar[T], value: T) -> Iterator[None]:
+def context_set(var: ContextVar[T], value: T) -> Iterator[None]:
+    """Set `var` to `value` inside the block (the hidden channels of confirm_gate and log_stream)."""
     reset = var.set(value)
     try:
         yield
@@ -47,7 +48,7 @@ def _set(var: ContextVar[T], value: T) -> Iterator[None]:
         var.reset(reset)
 
 
-async def _call(ctx: Ctx, name: str, arguments: dict[str, Any]) -> CallToolResult:
+async def call_as_model(ctx: Ctx, name: str, arguments: dict[str, Any]) -> CallToolResult:
     """Run tool `name` inside this request, through everything a model's call goes through."""
     try:
         result = await ctx.mcp_server.call_tool(name, arguments, ctx)
@@ -69,8 +70,8 @@ def request_tool() -> Any:
         arguments: dict[str, Any] = {"container": container, "force": force}
         if host is not None:
             arguments["host"] = host
-        with _set(CARD_ASK, True):
-            result = await _call(ctx, REMOVE, arguments)
+        with context_set(CARD_ASK, True):
+            result = await call_as_model(ctx, REMOVE, arguments)
         card = (result.meta or {}).get(CONFIRM_META)
         if card is None:  # refused before anything was asked
             return result
@@ -104,8 +105,8 @@ def card_tools() -> list[Any]:
             raise ToolError(UNKNOWN) from None
         if issued.host is not None:
             arguments["host"] = issued.host
-        with _set(CARD_PRESSED, issued):
-            return await _call(ctx, issued.tool, arguments)
+        with context_set(CARD_PRESSED, issued):
+            return await call_as_model(ctx, issued.tool, arguments)
 
     async def docker_app_dismiss_removal(ctx: Ctx, token: Token) -> dict[str, bool]:
         """For the confirmation card's dismiss button: forget the pending call; nothing is done."""

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
 
-from mcp_docker.apps.app_tools import _call, _set
+from mcp_docker.apps.app_tools import call_as_model, context_set
 from mcp_docker.state import Ctx
 from mcp_docker.tools.log_stream import ONLY_STREAM
 from mcp_docker.tools.params import ContainerRef
@@ -67,8 +67,8 @@ def log_lines_tool() -> Any:
         notes: list[str] = []
         truncated = False
         for stream in STREAMS:
-            with _set(ONLY_STREAM, stream):
-                result = await _call(ctx, LOGS, arguments)
+            with context_set(ONLY_STREAM, stream):
+                result = await call_as_model(ctx, LOGS, arguments)
             data = result.structured_content or {}
             texts[stream] = str(data.get("text") or "")
             truncated = truncated or bool(data.get("truncated"))
