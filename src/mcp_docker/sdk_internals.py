@@ -62,6 +62,20 @@ def publish_schemas(tool: Tool, input_schema: dict[str, Any], output_schema: dic
     tool.fn_metadata.output_schema = output_schema
 
 
+def validate_output_with(tool: Tool, model: type[BaseModel]) -> None:
+    """Validate `tool`'s results against `model`, for a tool registered with `structured_output=False`.
+
+    Registering unstructured skips the SDK's generation of the model's full nested JSON schema (half of
+    a registration's cost), which this server would replace by a list of field names anyway; the
+    schema to publish is then set with `publish_schemas`.
+
+    Relies on: `Tool.fn_metadata.output_model` and `wrap_output` being read at each call, not copied at
+    registration (the SDK documents reassigning them), and a `CallToolResult`'s structured content
+    being validated against `output_model` whenever an output schema is published."""
+    tool.fn_metadata.output_model = model
+    tool.fn_metadata.wrap_output = False
+
+
 # --- the low-level server: request handlers and the stdio loop ---
 
 

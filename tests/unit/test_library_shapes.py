@@ -29,7 +29,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.shared.message import SessionMessage
-from mcp.types import EmptyResult, PaginatedRequestParams, SubscribeRequestParams
+from mcp.types import CallToolResult, EmptyResult, PaginatedRequestParams, SubscribeRequestParams, TextContent
 from pydantic import BaseModel, ValidationError
 
 from mcp_docker import sdk_internals as sdk
@@ -117,6 +117,30 @@ async def test_published_schemas_are_what_tools_list_answers() -> None:
         name, "tools/list does not publish fn_metadata.output_schema"
     )
     assert result.structured_content == {"value": 6}
+
+
+async def test_an_output_model_set_after_an_unstructured_registration_validates_results() -> None:
+    name = "sdk_internals.validate_output_with"
+    server: MCPServer[Any] = MCPServer("shapes")
+
+    def double(value: int) -> CallToolResult:
+        """Twice the value (a negative one gives a result that is not an Answer)."""
+        content = {"value": 2 * value} if value >= 0 else {"wrong": value}
+        return CallToolResult(content=[TextContent(type="text", text="x")], structured_content=content)
+
+    server.add_tool(double, structured_output=False)
+    tool = sdk.registered_tool(server, "double")
+    assert tool is not None
+    assert tool.fn_metadata.output_schema is None, fix(name, "structured_output=False still generated a schema")
+    sdk.validate_output_with(tool, Answer)
+    sdk.publish_schemas(tool, tool.parameters, {"type": "object", "required": ["value"]})
+    async with Client(server) as client:
+        listed = (await client.list_tools()).tools[0]
+        ok = await client.call_tool("double", {"value": 2})
+        wrong = await client.call_tool("double", {"value": -1})
+    assert listed.output_schema == {"type": "object", "required": ["value"]}
+    assert ok.structured_content == {"value": 4} and not ok.is_error
+    assert wrong.is_error, fix(name, "a result is no longer validated against fn_metadata.output_model")
 
 
 async def test_request_handlers_are_replaced_and_read() -> None:

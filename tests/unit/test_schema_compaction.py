@@ -123,3 +123,20 @@ def test_output_schema_names_every_field_of_the_result_model(name: str) -> None:
     assert tool.output_schema == {"type": "object", "required": list(model.model_fields)}
     # Structured content is `model_dump(mode="json")` (tools/declare.to_result): every field, nulls too.
     assert all(not field.exclude for field in model.model_fields.values())
+
+
+@pytest.mark.parametrize("name", sorted(n for n in TOOLS if not n.startswith("docker_app_")))
+def test_output_model_is_the_one_the_sdk_would_derive(name: str) -> None:
+    """Tools are registered unstructured (no full output schema generated) and given their output model
+    afterwards: it is the model the SDK derives from the return annotation, and the published field
+    list is what shrinking the SDK's full schema would give."""
+    from mcp.server.mcpserver.utilities.func_metadata import func_metadata
+
+    from mcp_docker.tools.schema_compaction import field_names, shallow_output
+
+    tool = TOOLS[name]
+    derived = func_metadata(tool.fn, skip_names=["ctx", *tool.resolved_params], structured_output=True)
+    assert tool.fn_metadata.output_model is derived.output_model
+    assert tool.fn_metadata.wrap_output is derived.wrap_output is False
+    assert tool.output_schema == field_names(derived.output_model)
+    assert field_names(derived.output_model) == shallow_output(derived.output_schema)

@@ -11,10 +11,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 HEAVY = ("docker", "paramiko", "requests", "urllib3")
 PROGRAM = f"""
 import sys
+from typing import Any
+
+import pytest
 from mcp_docker.config import Settings
 from mcp_docker.server import create_server
 create_server(Settings())
@@ -30,3 +36,28 @@ def test_building_the_server_imports_no_engine_library() -> None:
         run_env = {**env, "MCP_DOCKER_TOOLSETS": toolsets} if toolsets else env
         done = subprocess.run([sys.executable, "-c", PROGRAM], env=run_env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_registration_generates_no_output_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK would generate each tool's full nested output schema at registration (half its cost);
+    this server publishes only the field names, so tools are registered unstructured and given their
+    output model after (`sdk_internals.validate_output_with`): only argument schemas are generated."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    from mcp_docker.config import TOOLSETS, Settings
+    from mcp_docker.server import create_server
+    from mcp_docker.tools import all_tools
+
+    titles: list[str] = []
+    generate = GenerateJsonSchema.generate
+
+    def counting(self: GenerateJsonSchema, schema: Any, mode: Any = "validation") -> Any:
+        result = generate(self, schema, mode)
+        titles.append(str(result.get("title")))
+        return result
+
+    monkeypatch.setattr(GenerateJsonSchema, "generate", counting)
+    create_server(Settings(toolsets=list(TOOLSETS)))
+    outputs = {spec.result_model().__name__ for spec in all_tools().values()}
+    assert len(titles) >= len(outputs)  # the argument schemas were generated (and counted)
+    assert not outputs & set(titles), sorted(outputs & set(titles))

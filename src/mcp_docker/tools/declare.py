@@ -31,6 +31,7 @@ from mcp_docker.call_limits import call_guard
 from mcp_docker.safety.audit import audit_call
 from mcp_docker.safety.confirmation import CONFIRM_META, TOKEN, CardNeeded
 from mcp_docker.safety.levels import Level, check_allowed
+from mcp_docker.sdk_internals import present_signature
 from mcp_docker.state import Ctx, app_state
 from mcp_docker.tools.confirm_gate import CONFIRMATION, Describe, attach_confirmation, settle
 from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
@@ -38,7 +39,7 @@ from mcp_docker.utils.validation import check_arguments
 
 P = ParamSpec("P")
 R = TypeVar("R")
-__all__ = ["CONFIRMATION", "TOOLS", "Describe", "ToolSpec", "docker_tool", "to_result"]
+__all__ = ["CONFIRMATION", "TOOLS", "Describe", "ToolSpec", "docker_tool", "evaluated", "to_result"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ class ToolSpec:
             return self.action_levels[action]
         return self.level
 
+    def result_model(self) -> type[BaseModel]:
+        """The pydantic model the tool's function returns (its results are validated against it)."""
+        returns = inspect.signature(self.fn, eval_str=True).return_annotation
+        if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
+            raise TypeError(f"{self.name} must be declared to return a pydantic model, not {returns!r}")
+        return returns
+
     def lowest_level(self) -> Level:
         order = list(Level)
         return min(self.action_levels.values(), key=order.index) if self.action_levels else self.level
@@ -76,6 +84,17 @@ class ToolSpec:
 
 TOOLS: dict[str, ToolSpec] = {}
 """Declarations of every tool (static facts, like a table; servers are built from it per settings)."""
+
+
+def evaluated(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn`, its string annotations (`from __future__ import annotations`) evaluated once, in place.
+
+    At registration the SDK reads a tool's annotations in three places (the context parameter, the
+    resolved parameters, the argument model), evaluating every string each time: a third of the
+    registration's cost. Evaluated once here, later servers built from the same declarations reuse them."""
+    if any(isinstance(annotation, str) for annotation in getattr(fn, "__annotations__", {}).values()):
+        present_signature(fn, inspect.signature(fn, eval_str=True))
+    return fn
 
 
 def to_result(value: Any) -> Any:

@@ -18,7 +18,10 @@ and meaning. The server still validates every result against the full pydantic m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _NAMED_CHILDREN = ("properties", "$defs", "patternProperties")
 
@@ -192,4 +195,10 @@ def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     if not schema:
         return schema
     names = list(schema.get("properties") or {})
+    return {"type": "object", "required": names} if names else {"type": "object"}
+
+
+def field_names(model: type[BaseModel]) -> dict[str, Any]:
+    """`shallow_output` of `model`'s JSON schema, read off its fields without generating that schema."""
+    names = [field.alias or name for name, field in model.model_fields.items()]
     return {"type": "object", "required": names} if names else {"type": "object"}

@@ -14,8 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from mcp_docker.sdk_internals import argument_model, publish_schemas, published_schemas, registered_tool
-from mcp_docker.tools.schema_compaction import compact_input, inline_and_merge, optional_without_null, shallow_output
+from mcp_docker.sdk_internals import (
+    argument_model,
+    publish_schemas,
+    published_schemas,
+    registered_tool,
+    validate_output_with,
+)
+from mcp_docker.tools.schema_compaction import (
+    compact_input,
+    field_names,
+    inline_and_merge,
+    optional_without_null,
+    shallow_output,
+)
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -29,17 +41,23 @@ def _forbidding(cls: type[BaseModel], obj: Any, **kwargs: Any) -> BaseModel:
     return result
 
 
-def make_strict(server: MCPServer, name: str) -> None:
-    """The registered tool `name` refuses arguments it does not take; its schemas are compacted."""
+def make_strict(server: MCPServer, name: str, output_model: type[BaseModel] | None = None) -> None:
+    """The registered tool `name` refuses arguments it does not take; its schemas are compacted.
+
+    `output_model`: for a tool registered with `structured_output=False` (no output schema generated),
+    the model its results are validated against; the published output schema names its fields."""
     tool = registered_tool(server, name)
     if tool is None:  # pragma: no cover - just registered
         return
     model = argument_model(tool)
     model.model_validate = classmethod(_forbidding)  # type: ignore[method-assign,assignment,arg-type]
     parameters, output = published_schemas(tool)
+    if output_model is not None:
+        validate_output_with(tool, output_model)
+        output = field_names(output_model)
     # Published schemas only; results are still validated against the full output model.
     publish_schemas(
         tool,
         inline_and_merge(optional_without_null(compact_input({**parameters, "additionalProperties": False}))),
-        shallow_output(output),
+        output if output_model is not None else shallow_output(output),
     )
