@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-HEAVY = ("docker", "paramiko", "requests", "urllib3")
+HEAVY = ("docker", "paramiko", "requests", "urllib3", "yaml")  # yaml: on the first Compose call
 PROGRAM = f"""
 import sys
 from typing import Any

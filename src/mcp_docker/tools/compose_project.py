@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mcp_docker.config import Settings
 from mcp_docker.safety.host_paths import resolve, under
 from mcp_docker.utils.errors import UnsafeOperation, ValidationError
@@ -148,6 +146,8 @@ def _read(path: Path) -> str:
 
 
 def _load(path: Path) -> Any:
+    import yaml  # on the first Compose call, not at start-up (about 30 ms)
+
     try:
         return yaml.safe_load(_read(path))
     except yaml.YAMLError as exc:

@@ -17,8 +17,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-import yaml
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_docker.docker.client import Engine
 from mcp_docker.safety.compose_policy import check_compose_model, redact_model
@@ -31,7 +30,7 @@ from mcp_docker.tools.compose_project import Project, default_name, locate
 from mcp_docker.tools.container_models import ContainerSummary, container_summary
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.utils.errors import EngineError, UnsafeOperation, ValidationError, engine_output
-from mcp_docker.utils.output import bounded_tail, cut_bytes
+from mcp_docker.utils.output import Model, bounded_tail, cut_bytes
 
 Action = Literal["up", "down", "ps", "logs", "config", "pull", "build", "start", "stop", "restart"]
 
@@ -58,7 +57,7 @@ WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 MAX_ERROR = 1500
 
 
-class ComposeResult(BaseModel):
+class ComposeResult(Model):
     action: str
     cli: str = Field(description="The Compose CLI used: 'docker compose' (v2) or 'docker-compose' (v1).")
     project_name: str = Field(description="The effective project name (argument, .env, `name:` or directory).")
@@ -86,6 +85,8 @@ async def resolved_model(
     code, out, err = await capture(argv, env, project.directory, timeout)
     if code != 0:
         raise _cli_error("could not read the project: 'config'", code, err or out)
+    import yaml  # on the first Compose call, not at start-up (about 30 ms)
+
     try:
         model = json.loads(out) if is_v2(cli) else yaml.safe_load(out)
     except (ValueError, yaml.YAMLError) as exc:
@@ -253,6 +254,8 @@ async def docker_compose_operations(
         display_cli = " ".join(os.path.basename(part) for part in cli)
         if action == "config":
             argv = build_command(cli, "config", project.directory, project.files, name, [], all_profiles=True)
+            import yaml
+
             dumped = yaml.safe_dump(redact_model(model, config.redact_env), sort_keys=False, width=100_000)
             text, truncated = cut_bytes(dumped, config.max_output_bytes)
             return ComposeResult(

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from mcp_docker.safety.container_policy import MountRequest
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError
-from mcp_docker.utils.output import clean_text, redact_env
+from mcp_docker.utils.output import Model, clean_text, redact_env
 
 # ---------------------------------------------------------------- list / summary
 
 
-class ContainerSummary(BaseModel):
+class ContainerSummary(Model):
     id: str = Field(description="Short id (12 characters).")
     name: str
     image: str
@@ -27,7 +27,7 @@ class ContainerSummary(BaseModel):
     ports: list[str] = Field(default_factory=list, description="Published ports, 'host:port->port/proto'.")
 
 
-class ContainerList(BaseModel):
+class ContainerList(Model):
     containers: list[ContainerSummary]
     total: int = Field(description="How many containers matched, before the limit.")
     limit: int
@@ -72,20 +72,20 @@ def format_ports(ports: dict[str, list[dict[str, str]] | None] | None) -> list[s
 # ---------------------------------------------------------------- inspect
 
 
-class Mount(BaseModel):
+class Mount(Model):
     type: str
     source: str
     destination: str
     read_only: bool
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
     failing_streak: int = 0
     last_output: str | None = None
 
 
-class State(BaseModel):
+class State(Model):
     status: str
     running: bool
     exit_code: int | None = None
@@ -97,7 +97,7 @@ class State(BaseModel):
     health: Health | None = None
 
 
-class ContainerDetails(BaseModel):
+class ContainerDetails(Model):
     id: str
     name: str
     image: str
@@ -190,7 +190,7 @@ def container_details(data: dict[str, Any], redact: bool = True, full: bool = Fa
 # ---------------------------------------------------------------- changes
 
 
-class CreatedContainer(BaseModel):
+class CreatedContainer(Model):
     id: str
     name: str
     image: str
@@ -199,7 +199,7 @@ class CreatedContainer(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class ContainerState(BaseModel):
+class ContainerState(Model):
     id: str
     name: str
     state: str
@@ -208,7 +208,7 @@ class ContainerState(BaseModel):
     health: str | None = None
 
 
-class RemovedContainer(BaseModel):
+class RemovedContainer(Model):
     id: str
     name: str
     removed: bool
@@ -218,7 +218,7 @@ class RemovedContainer(BaseModel):
 # ---------------------------------------------------------------- logs / exec
 
 
-class LogsResult(BaseModel):
+class LogsResult(Model):
     container: str
     lines: int = Field(description="Lines returned.")
     text: str
@@ -227,7 +227,7 @@ class LogsResult(BaseModel):
     note: str | None = None
 
 
-class ExecResult(BaseModel):
+class ExecResult(Model):
     container: str
     command: list[str]
     exit_code: int | None
@@ -241,7 +241,7 @@ class ExecResult(BaseModel):
 # ---------------------------------------------------------------- stats
 
 
-class ContainerStats(BaseModel):
+class ContainerStats(Model):
     container: str
     name: str
     running: bool = Field(description="False when the container was not running (figures are then zero).")
@@ -325,7 +325,7 @@ _MOUNT_KEYS = {
 }
 
 
-class MountSpec(BaseModel):
+class MountSpec(Model):
     """A mount as `mounts` takes it. Keys are matched whatever their case, in the API's spelling too
     (`Type`, `Source`/`src`, `Target`/`destination`, `ReadOnly`, `VolumeOptions.DriverConfig`)."""
 

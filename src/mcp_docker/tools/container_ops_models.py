@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_docker.utils.errors import ValidationError
+from mcp_docker.utils.output import Model
 
 _SIGNALS = {
     "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "IOT": 6, "BUS": 7, "FPE": 8, "KILL": 9,
@@ -30,7 +31,7 @@ def signal_name(value: str | int) -> str:
     raise ValidationError(f"Invalid signal {value!r}: use a name like SIGHUP, HUP, TERM, KILL, or a number 1-64.")
 
 
-class Process(BaseModel):
+class Process(Model):
     pid: str
     user: str | None = None
     cpu: str | None = Field(None, description="%CPU, when the engine's ps gives it.")
@@ -38,20 +39,20 @@ class Process(BaseModel):
     command: str
 
 
-class ProcessList(BaseModel):
+class ProcessList(Model):
     container: str
     processes: list[Process]
     total: int
     truncated: bool
 
 
-class RenamedContainer(BaseModel):
+class RenamedContainer(Model):
     id: str
     old_name: str
     name: str
 
 
-class UpdatedContainer(BaseModel):
+class UpdatedContainer(Model):
     id: str
     name: str
     mem_limit: int = Field(description="Memory limit in bytes (0: none).")

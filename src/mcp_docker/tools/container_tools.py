@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from mcp_docker.docker.exec_stream import exec_note, run_bounded
 from mcp_docker.safety.confirmation import quote
@@ -34,7 +34,7 @@ from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import MANAGED_LABEL, ContainerRef, Filters, Limit, command_argv, normalise_filters
 from mcp_docker.utils import validation
 from mcp_docker.utils.errors import ValidationError, engine_errors
-from mcp_docker.utils.output import clean_text, engine_text, parse_time
+from mcp_docker.utils.output import Model, clean_text, engine_text, parse_time
 
 if TYPE_CHECKING:
     from mcp_docker.docker.client import Engine
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 StopTimeout = Annotated[int, Field(description="Seconds before SIGKILL.", ge=0, le=3600)]
 
 
-class VolumeBind(BaseModel):
+class VolumeBind(Model):
     """The mapping form of a mount: {source: {'bind': target, 'mode': 'ro'}}."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,12 +7,12 @@ import tarfile
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from mcp_docker.utils.output import clean_text
+from mcp_docker.utils.output import Model, clean_text
 
 
-class FileEntry(BaseModel):
+class FileEntry(Model):
     name: str
     type: Literal["file", "dir", "symlink", "hardlink", "other"]
     size: int
@@ -44,7 +44,7 @@ class FileEntry(BaseModel):
         )
 
 
-class FileList(BaseModel):
+class FileList(Model):
     container: str
     path: str
     entries: list[FileEntry]
@@ -52,7 +52,7 @@ class FileList(BaseModel):
     note: str | None = None
 
 
-class FileContent(BaseModel):
+class FileContent(Model):
     container: str
     path: str
     size: int = Field(description="The file's size in bytes.")
@@ -65,7 +65,7 @@ class FileContent(BaseModel):
     next_offset: int | None = Field(None, description="Offset to pass to read on.")
 
 
-class CopyResult(BaseModel):
+class CopyResult(Model):
     container: str
     source: str
     destination: str

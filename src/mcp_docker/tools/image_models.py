@@ -11,22 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_docker.utils.errors import REGISTRY_HINT, EngineError
-from mcp_docker.utils.output import clean_text, human_size, redact_env
+from mcp_docker.utils.output import Model, clean_text, human_size, redact_env
 
 # ---------------------------------------------------------------- list / inspect
 
 
-class ImageSummary(BaseModel):
+class ImageSummary(Model):
     id: str = Field(description="Short id (12 hex characters, without 'sha256:').")
     tags: list[str] = Field(description="repo:tag references; empty for an untagged (dangling) image.")
     size: int = Field(description="Bytes.")
     created: str = Field(description="Creation time, RFC 3339 (UTC).")
 
 
-class ImageList(BaseModel):
+class ImageList(Model):
     images: list[ImageSummary]
     total: int = Field(description="How many images matched, before the limit.")
     limit: int
@@ -56,7 +56,7 @@ def image_summary(row: dict[str, Any]) -> ImageSummary:
     )
 
 
-class ImageDetails(BaseModel):
+class ImageDetails(Model):
     id: str = Field(description="Full id (sha256:...).")
     tags: list[str]
     digests: list[str] = Field(description="repo@sha256:... references from registries.")
@@ -105,7 +105,7 @@ def image_details(data: dict[str, Any], redact: bool = True, full: bool = False)
     )
 
 
-class Layer(BaseModel):
+class Layer(Model):
     created: str
     created_by: str = Field(description="The instruction that made the layer (cut to 200 characters).")
     size: int = Field(description="Bytes.")
@@ -113,7 +113,7 @@ class Layer(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-class ImageHistory(BaseModel):
+class ImageHistory(Model):
     image: str
     layers: list[Layer] = Field(description="Newest first, like `docker history`.")
     total_size: int
@@ -136,7 +136,7 @@ def history_layer(row: dict[str, Any]) -> Layer:
 # ---------------------------------------------------------------- changes
 
 
-class PulledImage(BaseModel):
+class PulledImage(Model):
     image: str = Field(description="The reference pulled (repo:tag).")
     id: str
     digest: str | None = Field(None, description="The registry's manifest digest (sha256:...).")
@@ -145,7 +145,7 @@ class PulledImage(BaseModel):
     layers: int = Field(description="Layers the registry reported for this image.")
 
 
-class PushedImage(BaseModel):
+class PushedImage(Model):
     image: str = Field(description="The reference pushed (repo:tag).")
     digest: str | None
     size: int | None = Field(None, description="Bytes of the manifest, as the registry reported.")
@@ -153,7 +153,7 @@ class PushedImage(BaseModel):
     layers_pushed: int = Field(description="Layers uploaded now (the others already existed in the registry).")
 
 
-class BuiltImage(BaseModel):
+class BuiltImage(Model):
     id: str
     tags: list[str]
     builder: Literal["buildkit", "classic"]
@@ -162,19 +162,19 @@ class BuiltImage(BaseModel):
     truncated: bool = Field(description="True when the start of the build log was cut.")
 
 
-class TaggedImage(BaseModel):
+class TaggedImage(Model):
     id: str
     tag: str = Field(description="The new reference (repository:tag).")
     tags: list[str] = Field(description="All of the image's references now.")
 
 
-class RemovedImage(BaseModel):
+class RemovedImage(Model):
     image: str
     untagged: list[str]
     deleted: list[str] = Field(description="Short ids of the images (layers) deleted.")
 
 
-class PruneResult(BaseModel):
+class PruneResult(Model):
     removed: list[str] = Field(description="What was removed (short ids, names or untagged references).")
     count: int
     space_reclaimed: int = Field(description="Bytes.")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_docker.tools.params import clean_labels
-from mcp_docker.utils.output import clean_text
+from mcp_docker.utils.output import Model, clean_text
 
 
-class NetworkSummary(BaseModel):
+class NetworkSummary(Model):
     id: str = Field(description="Short id (12 characters).")
     name: str
     driver: str
@@ -19,7 +19,7 @@ class NetworkSummary(BaseModel):
     created: str
 
 
-class NetworkList(BaseModel):
+class NetworkList(Model):
     networks: list[NetworkSummary]
     total: int = Field(description="How many networks matched, before the limit.")
     limit: int
@@ -37,19 +37,19 @@ def network_summary(row: dict[str, Any]) -> NetworkSummary:
     )
 
 
-class Subnet(BaseModel):
+class Subnet(Model):
     subnet: str
     gateway: str | None = None
 
 
-class Endpoint(BaseModel):
+class Endpoint(Model):
     id: str = Field(description="Container short id.")
     ipv4_address: str
     ipv6_address: str | None = None
     mac_address: str | None = None
 
 
-class NetworkDetails(BaseModel):
+class NetworkDetails(Model):
     id: str
     name: str
     driver: str
@@ -92,7 +92,7 @@ def network_details(data: dict[str, Any], full: bool = False) -> NetworkDetails:
     )
 
 
-class CreatedNetwork(BaseModel):
+class CreatedNetwork(Model):
     id: str
     name: str
     driver: str
@@ -102,7 +102,7 @@ class CreatedNetwork(BaseModel):
     warning: str | None = None
 
 
-class ConnectionResult(BaseModel):
+class ConnectionResult(Model):
     network: str
     container: str
     connected: bool
@@ -111,7 +111,7 @@ class ConnectionResult(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
-class RemovedNetwork(BaseModel):
+class RemovedNetwork(Model):
     id: str
     name: str
     removed: bool

@@ -9,14 +9,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from mcp_docker.utils.output import clean_text, redact_env
+from mcp_docker.utils.output import Model, clean_text, redact_env
 
 # ---------------------------------------------------------------- services
 
 
-class ServiceSummary(BaseModel):
+class ServiceSummary(Model):
     id: str = Field(description="Short id (12 characters).")
     name: str
     image: str
@@ -28,14 +28,14 @@ class ServiceSummary(BaseModel):
     updated: str | None = None
 
 
-class ServiceList(BaseModel):
+class ServiceList(Model):
     services: list[ServiceSummary]
     total: int = Field(description="How many services matched, before the limit.")
     limit: int
     truncated: bool
 
 
-class ServiceDetails(BaseModel):
+class ServiceDetails(Model):
     id: str
     name: str
     image: str
@@ -57,7 +57,7 @@ class ServiceDetails(BaseModel):
     raw: dict[str, Any] | None = Field(None, description="The engine's whole document (full=true only).")
 
 
-class ServiceChange(BaseModel):
+class ServiceChange(Model):
     """What a create, update or scale left: the service as the engine now describes it."""
 
     id: str
@@ -70,13 +70,13 @@ class ServiceChange(BaseModel):
     note: str | None = None
 
 
-class RemovedService(BaseModel):
+class RemovedService(Model):
     id: str
     name: str
     removed: bool
 
 
-class ServiceLogs(BaseModel):
+class ServiceLogs(Model):
     service: str
     lines: int = Field(description="Lines returned.")
     text: str
@@ -196,7 +196,7 @@ def service_change(data: dict[str, Any], warnings: list[str] | None = None, note
 # ---------------------------------------------------------------- tasks
 
 
-class TaskSummary(BaseModel):
+class TaskSummary(Model):
     id: str
     service: str = Field(description="Service name (or id when the service is gone).")
     slot: int | None = Field(None, description="Replica slot (replicated services).")
@@ -210,7 +210,7 @@ class TaskSummary(BaseModel):
     updated: str | None = None
 
 
-class TaskList(BaseModel):
+class TaskList(Model):
     tasks: list[TaskSummary]
     total: int
     limit: int
@@ -240,7 +240,7 @@ def task_summary(row: dict[str, Any], services: dict[str, str], nodes: dict[str,
 # ---------------------------------------------------------------- nodes
 
 
-class NodeSummary(BaseModel):
+class NodeSummary(Model):
     id: str
     hostname: str
     role: str = Field(description="manager or worker.")
@@ -253,7 +253,7 @@ class NodeSummary(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class NodeList(BaseModel):
+class NodeList(Model):
     nodes: list[NodeSummary]
     total: int
     limit: int

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from mcp_docker.utils.output import clean_text
+from mcp_docker.utils.output import Model, clean_text
 
 # ---------------------------------------------------------------- info / version
 
 
-class SystemInfo(BaseModel):
+class SystemInfo(Model):
     name: str = Field(description="The engine host's name.")
     server_version: str
     operating_system: str
@@ -69,12 +69,12 @@ def system_info(data: dict[str, Any]) -> SystemInfo:
     )
 
 
-class Component(BaseModel):
+class Component(Model):
     name: str
     version: str
 
 
-class VersionInfo(BaseModel):
+class VersionInfo(Model):
     server_version: str
     api_version: str = Field(description="Highest API version the engine speaks.")
     min_api_version: str | None = None
@@ -114,14 +114,14 @@ def version_info(data: dict[str, Any], negotiated: str, library: str) -> Version
 # ---------------------------------------------------------------- df
 
 
-class UsageKind(BaseModel):
+class UsageKind(Model):
     count: int
     active: int = Field(description="In use (images used by a container, running containers, referenced volumes).")
     size: int = Field(description="Bytes.")
     reclaimable: int = Field(description="Bytes a prune could free.")
 
 
-class DiskUsage(BaseModel):
+class DiskUsage(Model):
     images: UsageKind
     containers: UsageKind
     volumes: UsageKind
@@ -192,13 +192,13 @@ def disk_usage(data: dict[str, Any]) -> DiskUsage:
 # ---------------------------------------------------------------- prune
 
 
-class PrunedKind(BaseModel):
+class PrunedKind(Model):
     removed: list[str] = Field(description="What went (ids or names; at most 50 listed).")
     count: int
     space_reclaimed: int = Field(0, description="Bytes.")
 
 
-class SystemPruneResult(BaseModel):
+class SystemPruneResult(Model):
     containers: PrunedKind
     networks: PrunedKind
     images: PrunedKind
@@ -217,14 +217,14 @@ def pruned(items: list[str] | None, space: int | None) -> PrunedKind:
 # ---------------------------------------------------------------- health / events
 
 
-class UnhealthyContainer(BaseModel):
+class UnhealthyContainer(Model):
     id: str
     name: str
     image: str
     status: str
 
 
-class HealthReport(BaseModel):
+class HealthReport(Model):
     reachable: bool
     endpoint: str
     latency_ms: float | None = None
@@ -239,7 +239,7 @@ class HealthReport(BaseModel):
     error: str | None = None
 
 
-class Event(BaseModel):
+class Event(Model):
     time: str = Field(description="RFC 3339, UTC.")
     type: str = Field(description="container, image, network, volume, daemon, plugin...")
     action: str
@@ -248,7 +248,7 @@ class Event(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict, description="A few useful actor attributes.")
 
 
-class EventList(BaseModel):
+class EventList(Model):
     events: list[Event]
     count: int
     limit: int

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_docker.tools.params import clean_labels
-from mcp_docker.utils.output import clean_text
+from mcp_docker.utils.output import Model, clean_text
 
 
-class VolumeSummary(BaseModel):
+class VolumeSummary(Model):
     name: str
     driver: str
     scope: str
@@ -18,7 +18,7 @@ class VolumeSummary(BaseModel):
     labels: dict[str, str]
 
 
-class VolumeList(BaseModel):
+class VolumeList(Model):
     volumes: list[VolumeSummary]
     total: int = Field(description="How many volumes matched, before the limit.")
     limit: int
@@ -36,7 +36,7 @@ def volume_summary(row: dict[str, Any]) -> VolumeSummary:
     )
 
 
-class VolumeDetails(BaseModel):
+class VolumeDetails(Model):
     name: str
     driver: str
     scope: str
@@ -60,6 +60,6 @@ def volume_details(data: dict[str, Any], used_by: list[str]) -> VolumeDetails:
     )
 
 
-class RemovedVolume(BaseModel):
+class RemovedVolume(Model):
     name: str
     removed: bool
