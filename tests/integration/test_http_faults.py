@@ -98,7 +98,9 @@ async def test_slow_engine_calls_end_at_their_deadline_within_the_bound(
     assert report["errors"].get("client timeout (hang)", 0) == 0, report
     assert set(report["errors"]) <= {"deadline", "engine unavailable"}, report
     assert report["errors"].get("deadline", 0) > 0, report  # some requests were held past the deadline
-    assert report["max_call_ms"] < 1000 * (1.0 + 2.0), report  # the deadline, plus scheduling slack
+    # A call may first wait for a slot behind the calls ahead of it (8 clients, 3 slots: at most two
+    # rounds, each held at most its 1 s deadline), then run to its own deadline; plus scheduling slack.
+    assert report["max_call_ms"] < 1000 * (1.0 * 3 + 2.0), report
     assert proxy["max_outstanding"] <= 3, report  # never more engine requests than MAX_CONCURRENCY
     assert proxy["closed_while_outstanding"] > 0, report  # cancelled calls shut their engine requests
     assert proxy["outstanding"] == 0, report

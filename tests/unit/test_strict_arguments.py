@@ -25,3 +25,17 @@ def test_registered_tool_refuses_unknown_arguments_through_the_sdk_model() -> No
     # Other tools' models are untouched by one tool's setting (each has its own model class).
     other = registered_tool(server, "docker_inspect_container")
     assert other is not None and argument_model(other) is not argument_model(tool)
+
+
+def test_a_tool_that_does_not_return_a_model_is_refused_at_registration() -> None:
+    """Results are validated against the returned model (set after an unstructured registration):
+    a tool declared to return anything else fails loudly, never serves without validation."""
+    from mcp_docker.safety.levels import Level
+    from mcp_docker.tools.declare import ToolSpec
+
+    def docker_example(ctx: object) -> dict[str, int]:
+        return {}
+
+    spec = ToolSpec(name="docker_example", fn=docker_example, level=Level.SAFE, toolset="system", title="Example")
+    with pytest.raises(TypeError, match="docker_example must be declared to return a pydantic model"):
+        spec.result_model()
