@@ -117,7 +117,7 @@ def tag_move_question(eng: Engine, arguments: dict[str, Any]) -> str | None:
     """A question only when the new name already points at another image (the tag would move)."""
     try:
         image = validation.image_reference(str(arguments["image"]))
-        repo, ref_tag = validation.split_reference(str(arguments["repository"]))
+        repo, ref_tag = validation.split_reference(validation.image_reference(str(arguments["repository"])))
     except ValidationError:
         return None  # the tool body says what is wrong
     if "@" in repo:
