@@ -124,7 +124,20 @@ async def test_copying_into_a_file_or_a_vanished_directory_is_refused(
             "docker_copy_to_container", {"container": c.name, "source": source, "destination": "/etc/passwd"}
         )
     )
-    assert "destination" in text or "(500)" in text, text  # Docker 20.10 answers 500 to HEAD '/etc/passwd/'
+    assert "The destination '/etc/passwd'" in text and "is not a directory" in text, text
+    # A link to a directory is a directory to copy into; a link to a file is not.
+    c.exec_run(["sh", "-c", "mkdir -p /tmp/into && ln -s /tmp/into /tmp/dirlink && ln -s /etc/passwd /tmp/filelink"])
+    linked = await client.call_tool(
+        "docker_copy_to_container", {"container": c.name, "source": source, "destination": "/tmp/dirlink"}
+    )
+    assert not linked.is_error, error_text(linked)
+    assert c.exec_run(["cat", "/tmp/into/hello.txt"]).exit_code == 0
+    text = error_text(
+        await client.call_tool(
+            "docker_copy_to_container", {"container": c.name, "source": source, "destination": "/tmp/filelink"}
+        )
+    )
+    assert "is not a directory" in text, text
     assert c.exec_run(["cat", "/etc/passwd"]).output.startswith(b"root:")
 
     # The directory checked, then removed before the archive arrives: the put says which path is missing.
@@ -133,4 +146,4 @@ async def test_copying_into_a_file_or_a_vanished_directory_is_refused(
         put_archive(docker_client.api, cid, "/tmp/gone", io.BytesIO(_tar({"x": b"x"})), c.name)
     assert f"No such path '/tmp/gone' in container {c.name!r}" in caught.value.message
     assert "docker_list_files" in caught.value.hint
-    assert c.exec_run(["ls", "/tmp"]).output == b""
+    assert b"gone" not in c.exec_run(["ls", "/tmp"]).output

@@ -3,6 +3,7 @@ stopped containers and images without a shell work too; host paths follow the bi
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import tarfile
 from typing import Annotated
@@ -17,7 +18,7 @@ from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.file_models import CopyResult, FileContent, FileEntry, FileList
 from mcp_docker.tools.params import ContainerRef
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import MCPDockerError, ValidationError
+from mcp_docker.utils.errors import EngineError, MCPDockerError, ValidationError
 from mcp_docker.utils.output import clean_text
 
 PathInContainer = Annotated[str, Field(description="Absolute path in the container.", min_length=1)]
@@ -190,7 +191,11 @@ def docker_copy_to_container(
     validation.container_path(destination, "destination")
     api = engine(ctx).api
     cid, name = container_id(api, container)
-    stat = head_stat(api, cid, destination.rstrip("/") + "/" if destination != "/" else "/", container)
+    # The path's own stat first: asked with a trailing '/', the engine answers a file with a bare 500.
+    stat = head_stat(api, cid, destination, container)
+    if stat.is_symlink:  # a link to a directory is a directory to copy into
+        with contextlib.suppress(EngineError):  # a link to a file gets the same bare 500
+            stat = head_stat(api, cid, destination.rstrip("/") + "/", container)
     if not stat.is_dir:
         raise ValidationError(f"The destination {destination!r} in {container!r} is not a directory.")
     packed = pack_host_path(source, settings(ctx))
