@@ -73,7 +73,7 @@ def request_tool() -> Any:
         with context_set(CARD_ASK, True):
             result = await call_as_model(ctx, REMOVE, arguments)
         card = (result.meta or {}).get(CONFIRM_META)
-        if card is None:  # refused before anything was asked
+        if card is None:  # no question: refused, or (MCP_DOCKER_DESTRUCTIVE=allow) removed at once
             return result
         question = card["question"]
         text = (
