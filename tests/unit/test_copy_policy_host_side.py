@@ -18,20 +18,7 @@ from mcp_docker.config import Settings
 from mcp_docker.safety import copy_policy
 from mcp_docker.safety.copy_policy import check_destination, pack_host_path, unpack_into
 from mcp_docker.utils.errors import UnsafeOperation, ValidationError
-
-
-def _tar(*members: tuple[str, bytes, str, bytes | None]) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, kind, link, data in members:
-            info = tarfile.TarInfo(name)
-            info.type = kind
-            info.linkname = link
-            info.size = len(data or b"")
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    buf.seek(0)
-    return buf
+from tests.unit.test_copy_policy import _tar
 
 
 def _names(packed: copy_policy.Packed) -> dict[str, bytes | None]:

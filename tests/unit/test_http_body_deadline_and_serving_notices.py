@@ -8,7 +8,6 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,17 +18,8 @@ from mcp_docker import __main__ as main_module
 from mcp_docker import transport
 from mcp_docker.config import Settings
 from mcp_docker.http_guard import GuardMiddleware, read_body
-from mcp_docker.utils.logger import logger
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG", format="{message}")
-    yield lines
-    logger.remove(sink)
 
 
 class App:

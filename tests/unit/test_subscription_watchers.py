@@ -16,7 +16,6 @@ import pytest
 
 from mcp_docker.resources import subscriptions
 from mcp_docker.resources.subscriptions import Watchers
-from mcp_docker.utils.logger import logger
 
 pytestmark = pytest.mark.anyio
 
@@ -98,14 +97,6 @@ def threads_of(container: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(subscriptions, "MIN_INTERVAL", 0.0)
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG", format="{message}")
-    yield lines
-    logger.remove(sink)
 
 
 def recorder() -> tuple[list[str], Any]:
