@@ -125,6 +125,12 @@ async def test_copying_into_a_file_or_a_vanished_directory_is_refused(
         )
     )
     assert "The destination '/etc/passwd'" in text and "is not a directory" in text, text
+    text = error_text(
+        await client.call_tool(
+            "docker_copy_to_container", {"container": c.name, "source": source, "destination": "/etc/passwd/"}
+        )
+    )
+    assert "is not a directory" in text, text  # a trailing '/' too
     # A link to a directory is a directory to copy into; a link to a file is not.
     c.exec_run(["sh", "-c", "mkdir -p /tmp/into && ln -s /tmp/into /tmp/dirlink && ln -s /etc/passwd /tmp/filelink"])
     linked = await client.call_tool(

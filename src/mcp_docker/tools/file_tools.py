@@ -3,14 +3,13 @@ stopped containers and images without a shell work too; host paths follow the bi
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 import tarfile
 from typing import Annotated
 
 from pydantic import Field
 
-from mcp_docker.docker.archive import container_id, head_stat, open_archive, put_archive
+from mcp_docker.docker.archive import PathStat, container_id, head_stat, open_archive, put_archive
 from mcp_docker.safety.copy_policy import check_destination, pack_host_path, unpack_into
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
@@ -18,7 +17,7 @@ from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.file_models import CopyResult, FileContent, FileEntry, FileList
 from mcp_docker.tools.params import ContainerRef
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import EngineError, MCPDockerError, ValidationError
+from mcp_docker.utils.errors import MCPDockerError, ValidationError
 from mcp_docker.utils.output import clean_text
 
 PathInContainer = Annotated[str, Field(description="Absolute path in the container.", min_length=1)]
@@ -39,11 +38,19 @@ _MAGIC = (
 )
 
 
-def _follow(api: object, cid: str, path: str, name: str) -> str:
-    """`path` with a final symlink followed (to a directory: a trailing '/' makes the engine follow it)."""
+def _follow(api: object, cid: str, path: str, name: str) -> tuple[str, PathStat]:
+    """`path` with a final symlink followed when it leads to a directory (a trailing '/' makes the engine
+    follow it), and that path's stat. Asked with a trailing '/', the engine answers a file with a bare
+    500, so the path's own stat comes first."""
     stat = head_stat(api, cid, path, name)
     if not stat.is_symlink or path == "/":
-        return path
+        return path, stat
+    followed = path.rstrip("/") + "/"
+    try:
+        target = head_stat(api, cid, followed, name)
+    except MCPDockerError:  # a link to a file, or dangling: the link itself
+        return path, stat
+    return (followed, target) if target.is_dir else (path, stat)
     followed = path.rstrip("/") + "/"
     try:
         return followed if head_stat(api, cid, followed, name).is_dir else path
@@ -81,7 +88,7 @@ def docker_list_files(
     validation.container_path(path, "path")
     api = engine(ctx).api
     cid, name = container_id(api, container)
-    target = _follow(api, cid, path, container)
+    target, _ = _follow(api, cid, path, container)
     entries: list[FileEntry] = []
     truncated = False
     with open_archive(api, cid, target, container) as (stat, body):
@@ -191,11 +198,7 @@ def docker_copy_to_container(
     validation.container_path(destination, "destination")
     api = engine(ctx).api
     cid, name = container_id(api, container)
-    # The path's own stat first: asked with a trailing '/', the engine answers a file with a bare 500.
-    stat = head_stat(api, cid, destination, container)
-    if stat.is_symlink:  # a link to a directory is a directory to copy into
-        with contextlib.suppress(EngineError):  # a link to a file gets the same bare 500
-            stat = head_stat(api, cid, destination.rstrip("/") + "/", container)
+    _, stat = _follow(api, cid, destination.rstrip("/") or "/", container)  # a link to a directory is one
     if not stat.is_dir:
         raise ValidationError(f"The destination {destination!r} in {container!r} is not a directory.")
     packed = pack_host_path(source, settings(ctx))
