@@ -52,12 +52,14 @@ def make_strict(server: MCPServer, name: str, output_model: type[BaseModel] | No
     model = argument_model(tool)
     model.model_validate = classmethod(_forbidding)  # type: ignore[method-assign,assignment,arg-type]
     parameters, output = published_schemas(tool)
-    if output_model is not None:
+    if output_model is None:  # the SDK generated the full output schema: shrink it
+        fields = shallow_output(output)
+    else:
         validate_output_with(tool, output_model)
-        output = field_names(output_model)
+        fields = field_names(output_model)
     # Published schemas only; results are still validated against the full output model.
     publish_schemas(
         tool,
         inline_and_merge(optional_without_null(compact_input({**parameters, "additionalProperties": False}))),
-        output if output_model is not None else shallow_output(output),
+        fields,
     )
