@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from dataclasses import dataclass
@@ -239,6 +240,7 @@ def _start_old() -> tuple[docker.DockerClient, subprocess.Popen[bytes]]:
             "No Docker engine is reachable and this run cannot start one (needs dockerd: "
             "`apt-get install docker.io iptables`). Start an engine, set DOCKER_HOST, or use MCPT_ENGINE=current."
         )
+    _clear_socket_directory(Path(OLD_SOCK))
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = (STATE_DIR / "dockerd.log").open("ab")
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
@@ -253,6 +255,17 @@ def _start_old() -> tuple[docker.DockerClient, subprocess.Popen[bytes]]:
         time.sleep(0.3)
     process.kill()
     raise RuntimeError(f"dockerd did not answer within 60 s; see {STATE_DIR / 'dockerd.log'}")
+
+
+def _clear_socket_directory(sock: Path) -> None:
+    """A bind mount of a socket that did not exist yet leaves an empty directory at its path (seen on
+    these machines at /var/run/docker.sock), and dockerd then cannot listen there ("is a directory")."""
+    if sock.is_dir() and not sock.is_symlink():
+        try:
+            sock.rmdir()
+        except OSError as error:
+            raise RuntimeError(f"{sock} is a directory (not empty), so dockerd cannot listen there: {error}") from error
+        print(f"removed the empty directory {sock}, which kept dockerd from listening", file=sys.stderr)
 
 
 def busybox_rootfs_tar() -> bytes:
