@@ -4,8 +4,6 @@ The engine itself is found the way the docker CLI finds it (`DOCKER_HOST`, the T
 `DOCKER_CONTEXT` or the current context, then the local socket); see `docker/client.py`.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,7 +369,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _http_needs_token_off_loopback(self) -> Settings:
+    def _http_needs_token_off_loopback(self) -> "Settings":
         if self.transport == "http" and not self.http_token and not _is_loopback(self.http_host):
             raise ValueError(
                 f"refusing to serve HTTP on {self.http_host} without a token: set MCP_DOCKER_HTTP_TOKEN "

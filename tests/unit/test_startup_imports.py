@@ -8,6 +8,7 @@ the start-up path (tools, apps, resources, safety) fails this test.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -61,3 +62,39 @@ def test_registration_generates_no_output_schema(monkeypatch: pytest.MonkeyPatch
     outputs = {spec.result_model().__name__ for spec in all_tools().values()}
     assert len(titles) >= len(outputs)  # the argument schemas were generated (and counted)
     assert not outputs & set(titles), sorted(outputs & set(titles))
+
+
+def test_tools_and_their_models_carry_no_string_annotations() -> None:
+    """Annotations written as strings (`from __future__ import annotations`) are compiled and evaluated
+    at start: by pydantic for every field of every model class, by the SDK for every tool parameter
+    (three times each). Written as objects they cost nothing more than the import; so the tool and model
+    modules do without the future import. Only a model's reference to itself stays a string."""
+    from pydantic import BaseModel
+
+    from mcp_docker.config import TOOLSETS, Settings
+    from mcp_docker.server import create_server
+    from mcp_docker.tools import all_tools
+
+    create_server(Settings(toolsets=list(TOOLSETS)))
+    found: list[str] = []
+    for spec in all_tools().values():
+        for fn in (spec.fn, spec.fn_without_token):
+            if fn is None:
+                continue
+            signature = inspect.signature(fn)
+            annotations = [p.annotation for p in signature.parameters.values()] + [signature.return_annotation]
+            found += [f"{spec.name}: {a!r}" for a in annotations if isinstance(a, str)]
+    models: list[type[BaseModel]] = []
+    pending = [BaseModel]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub not in models:
+                models.append(sub)
+                pending.append(sub)
+    ours = [m for m in models if m.__module__.startswith("mcp_docker.")]
+    assert len(ours) > 50  # the tools' models were found (and checked)
+    for model in ours:
+        for name, annotation in vars(model).get("__annotations__", {}).items():
+            if isinstance(annotation, str) and model.__name__ not in annotation:
+                found.append(f"{model.__module__}.{model.__name__}.{name}: {annotation!r}")
+    assert not found, found

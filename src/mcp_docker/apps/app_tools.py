@@ -10,8 +10,6 @@ itself (same checks, question, audit). A model never sees the token, cannot call
 card token passed as `confirm_token` is refused (and spent).
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager

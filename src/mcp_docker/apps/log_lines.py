@@ -6,8 +6,6 @@ timestamps, and this tool merges the two by time and tags each line with its str
 see it; clients without the MCP Apps extension are not offered it.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

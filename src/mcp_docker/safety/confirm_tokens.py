@@ -19,8 +19,6 @@ API (also for other confirmation surfaces, e.g. an MCP Apps confirmation card):
 - `digest(token)`: the short digest that audit lines and logs carry instead of the token.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import json

@@ -17,8 +17,6 @@ The question is put by a resolver (tools/confirm_gate.py) and never by the model
 the outcomes that resolver produces, the rules applied to them, and the texts the model reads.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Any

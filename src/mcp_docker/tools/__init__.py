@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from mcp_docker.safety import audit
 from mcp_docker.safety.confirmation import offers_token
 from mcp_docker.safety.levels import Level, annotations_for, refusal
-from mcp_docker.tools.declare import TOOLS, ToolSpec, evaluated
+from mcp_docker.tools.declare import TOOLS, ToolSpec
 from mcp_docker.tools.host_routing import with_host_argument
 from mcp_docker.tools.strict_arguments import make_strict
 
@@ -58,7 +58,7 @@ def register_tools(server: MCPServer, settings: Settings) -> list[str]:
             continue
         if len(hosts) > 1 and all(_host_refuses(h.mode, spec) for h in hosts):
             continue
-        fn = evaluated(spec.fn if offers_token(settings) or spec.fn_without_token is None else spec.fn_without_token)
+        fn = spec.fn if offers_token(settings) or spec.fn_without_token is None else spec.fn_without_token
         server.add_tool(
             with_host_argument(spec, hosts, fn) if len(hosts) > 1 else fn,
             name=spec.name,

@@ -7,8 +7,6 @@ up/build the model passes the Compose policy (`safety/compose_policy`). `config`
 with environment values and labels redacted.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re

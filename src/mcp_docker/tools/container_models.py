@@ -4,8 +4,6 @@ Compact on purpose: a model's context is a budget. Values that come from the eng
 text (names, labels, commands) are cleaned of control characters.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -255,7 +253,7 @@ class ContainerStats(Model):
     block_read: int
     block_write: int
     pids: int
-    containers: list[ContainerStats] | None = Field(
+    containers: "list[ContainerStats] | None" = Field(
         None, description="Without `container`: one sample per running container (the fields above are sums)."
     )
     total: int | None = Field(None, description="Without `container`: how many containers matched.")
@@ -263,7 +261,7 @@ class ContainerStats(Model):
     errors: list[str] | None = Field(None, description="Containers that could not be sampled, and why.")
 
     @classmethod
-    def from_engine(cls, container: str, raw: dict[str, Any]) -> ContainerStats:
+    def from_engine(cls, container: str, raw: dict[str, Any]) -> "ContainerStats":
         cpu = raw.get("cpu_stats") or {}
         pre = raw.get("precpu_stats") or {}
         usage = (cpu.get("cpu_usage") or {}).get("total_usage", 0)
@@ -357,7 +355,7 @@ class MountSpec(Model):
         return out
 
     @model_validator(mode="after")
-    def _valid(self) -> MountSpec:
+    def _valid(self) -> "MountSpec":
         try:
             validation.container_path(self.target, "mount target")
             if self.type == "volume" and self.source:

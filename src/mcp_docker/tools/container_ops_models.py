@@ -1,7 +1,5 @@
 """Output models of the everyday container operations (top, kill, rename, update) and the signal table."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from mcp_docker.utils.errors import ValidationError

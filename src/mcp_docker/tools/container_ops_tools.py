@@ -1,7 +1,5 @@
 """Everyday container operations: processes (top), pause/unpause, kill with a signal, rename, update limits."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field

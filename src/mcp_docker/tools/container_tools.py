@@ -1,7 +1,5 @@
 """Container tools: list, inspect, create, start, stop, restart, remove, logs, exec, stats."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -267,7 +265,7 @@ def docker_restart_container(ctx: Ctx, container: ContainerRef, timeout: StopTim
     return _state(ctx, container)
 
 
-def _removal_question(eng: Engine, arguments: dict[str, Any]) -> str:
+def _removal_question(eng: "Engine", arguments: dict[str, Any]) -> str:
     """What removing this container loses, from the engine's own view of it."""
     data = eng.api.inspect_container(arguments["container"])
     name, state = data["Name"].lstrip("/"), data["State"]["Status"]

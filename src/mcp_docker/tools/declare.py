@@ -15,8 +15,6 @@ wrapper is the single place where, on every call:
 - a pydantic result becomes structured content plus a compact JSON text block.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import inspect
@@ -31,7 +29,6 @@ from mcp_docker.call_limits import call_guard
 from mcp_docker.safety.audit import audit_call
 from mcp_docker.safety.confirmation import CONFIRM_META, TOKEN, CardNeeded
 from mcp_docker.safety.levels import Level, check_allowed
-from mcp_docker.sdk_internals import present_signature
 from mcp_docker.state import Ctx, app_state
 from mcp_docker.tools.confirm_gate import CONFIRMATION, Describe, attach_confirmation, settle
 from mcp_docker.utils.errors import Kind, MCPDockerError, engine_errors
@@ -39,7 +36,7 @@ from mcp_docker.utils.validation import check_arguments
 
 P = ParamSpec("P")
 R = TypeVar("R")
-__all__ = ["CONFIRMATION", "TOOLS", "Describe", "ToolSpec", "docker_tool", "evaluated", "to_result"]
+__all__ = ["CONFIRMATION", "TOOLS", "Describe", "ToolSpec", "docker_tool", "to_result"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class ToolSpec:
 
     def result_model(self) -> type[BaseModel]:
         """The pydantic model the tool's function returns (its results are validated against it)."""
-        returns = inspect.signature(self.fn, eval_str=True).return_annotation
+        returns = inspect.signature(self.fn).return_annotation
         if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
             raise TypeError(f"{self.name} must be declared to return a pydantic model, not {returns!r}")
         return returns
@@ -84,17 +81,6 @@ class ToolSpec:
 
 TOOLS: dict[str, ToolSpec] = {}
 """Declarations of every tool (static facts, like a table; servers are built from it per settings)."""
-
-
-def evaluated(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn`, its string annotations (`from __future__ import annotations`) evaluated once, in place.
-
-    At registration the SDK reads a tool's annotations in three places (the context parameter, the
-    resolved parameters, the argument model), evaluating every string each time: a third of the
-    registration's cost. Evaluated once here, later servers built from the same declarations reuse them."""
-    if any(isinstance(annotation, str) for annotation in getattr(fn, "__annotations__", {}).values()):
-        present_signature(fn, inspect.signature(fn, eval_str=True))
-    return fn
 
 
 def to_result(value: Any) -> Any:

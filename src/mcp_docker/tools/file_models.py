@@ -1,7 +1,5 @@
 """Output models of the file tools (list, read, copy in, copy out)."""
 
-from __future__ import annotations
-
 import stat
 import tarfile
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ class FileEntry(Model):
     target: str | None = Field(None, description="Where a symlink (or hard link) points.")
 
     @classmethod
-    def from_member(cls, name: str, member: tarfile.TarInfo) -> FileEntry:
+    def from_member(cls, name: str, member: tarfile.TarInfo) -> "FileEntry":
         kind: Literal["file", "dir", "symlink", "hardlink", "other"]
         if member.isreg():
             kind = "file"

@@ -1,8 +1,6 @@
 """File tools: list and read files in a container, copy files in and out (the engine's archive API:
 stopped containers and images without a shell work too; host paths follow the bind-root policy)."""
 
-from __future__ import annotations
-
 import posixpath
 import tarfile
 from typing import Annotated

@@ -6,8 +6,6 @@ first engine listed; writes must name their host. An engine marked `(ro)` refuse
 the SAFE ones, `(nd)` refuses DESTRUCTIVE ones. With one engine nothing of this shows.
 """
 
-from __future__ import annotations
-
 import functools
 import inspect
 from collections.abc import Callable

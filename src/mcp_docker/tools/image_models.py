@@ -4,8 +4,6 @@ Also the reading of the engine's progress streams (pull, push, build): pure func
 decoded JSON events, so they are easy to follow and to test.
 """
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

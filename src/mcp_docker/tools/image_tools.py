@@ -6,8 +6,6 @@ credentials come from the user's Docker config (docker-py reads ~/.docker/config
 credential helpers), never from tool arguments.
 """
 
-from __future__ import annotations
-
 import threading
 from collections.abc import Callable
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Output models of the network tools, and the functions that shape engine network documents."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

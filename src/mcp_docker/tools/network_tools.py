@@ -1,7 +1,5 @@
 """Network tools: list, inspect, create, connect, disconnect, remove."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field

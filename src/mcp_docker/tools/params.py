@@ -1,7 +1,5 @@
 """Parameter types and helpers that several tool modules share: one definition each."""
 
-from __future__ import annotations
-
 import re
 import shlex
 from typing import Annotated

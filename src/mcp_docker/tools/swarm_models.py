@@ -4,8 +4,6 @@ Compact on purpose, like the container models: summaries for lists, a curated vi
 (`full=true` adds the raw document, environment values still redacted). Engine text is cleaned.
 """
 
-from __future__ import annotations
-
 import copy
 from typing import Any
 

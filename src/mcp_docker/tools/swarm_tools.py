@@ -6,8 +6,6 @@ error. Service creation and update go through the same policy as containers (hos
 host network), and services carry the label mcp-docker.managed=true.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal

@@ -1,7 +1,5 @@
 """Output models of the system tools, and the functions that shape engine documents into them."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """System tools: info, version, disk usage, prune, health check and (bounded) events."""
 
-from __future__ import annotations
-
 import dataclasses
 import math
 import threading

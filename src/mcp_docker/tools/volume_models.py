@@ -1,7 +1,5 @@
 """Output models of the volume tools, and the functions that shape engine volume documents."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

@@ -1,9 +1,7 @@
 """Volume tools: list, inspect, create, remove, prune."""
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -25,9 +23,6 @@ from mcp_docker.tools.volume_models import (
 )
 from mcp_docker.utils.errors import ValidationError
 from mcp_docker.utils.output import clean_text
-
-if TYPE_CHECKING:
-    pass
 
 VolumeRef = Annotated[str, Field(description="Volume name.", min_length=1)]
 

@@ -4,8 +4,6 @@ Everything here is pure (no engine), so it is unit-tested directly. The cleaning
 live in `utils/text.py` (which `errors` uses too) and are importable from here as well.
 """
 
-from __future__ import annotations
-
 import re
 import time
 from collections.abc import Iterable, Mapping
