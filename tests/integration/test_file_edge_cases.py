@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,36 @@ async def test_pipes_are_not_read_and_a_link_chain_is_followed(
     for path in ("/tmp/pipe", "/tmp/pipe-link"):
         text = error_text(await client.call_tool("docker_read_file", {"container": c.name, "path": path}))
         assert f"{path!r} in {c.name!r} is not a regular file (a device, pipe or link loop)" in text, text
+
+
+async def test_paths_the_engine_cannot_resolve_or_see_are_told_apart(
+    client: Client, run_container: Callable[..., Any], settings: Settings
+) -> None:
+    """A link loop, a link through itself and a '/' after a file name get the engine's reason, not a bare
+    500 that says the call may be retried; /proc and /dev (mounted inside the container, unseen by the
+    archive API) and a link to them say to use exec; nothing is copied out of any of them."""
+    c = run_container()
+    _sh(c, "cd /tmp && ln -s l2 l1 && ln -s l1 l2 && ln -s self/x self && echo hi > f && ln -s /dev/null nl")
+    dest = Path(settings.allowed_bind_roots[0]) / "out"
+    dest.mkdir()
+    calls = {
+        "docker_read_file": lambda p: {"container": c.name, "path": p},
+        "docker_list_files": lambda p: {"container": c.name, "path": p},
+        "docker_copy_from_container": lambda p: {"container": c.name, "source": p, "destination": str(dest)},
+    }
+    for tool, args in calls.items():
+        for path, reason in (("/tmp/l1", "too many"), ("/tmp/self/x", "too many"), ("/tmp/f/", "")):
+            text = error_text(await client.call_tool(tool, args(path)))
+            assert f"The engine could not resolve {path!r} in container {c.name!r}" in text, (tool, text)
+            assert reason in text and "retrying will not help" in text and "may be retried" not in text, text
+            assert "/merged/" not in text, text  # the engine's host path of the container's files is cut
+        for path in ("/proc/1/status", "/dev/null"):
+            text = error_text(await client.call_tool(tool, args(path)))
+            assert f"No such path {path!r}" in text and "docker_exec_command" in text, (tool, text)
+    text = error_text(await client.call_tool("docker_read_file", {"container": c.name, "path": "/tmp/nl"}))
+    assert "'/tmp/nl' in container" in text and "is a symbolic link to '/dev/null', which does not exist" in text
+    assert "docker_exec_command" in text, text
+    assert list(dest.iterdir()) == []
 
 
 async def test_binary_files_are_described_not_dumped(client: Client, run_container: Callable[..., Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mcp_docker.docker.archive import PathStat, container_id, head_stat, open_archive, put_archive
+from mcp_docker.docker.archive import PathNotFound, PathStat, container_id, head_stat, open_archive, put_archive
 from mcp_docker.safety.copy_policy import check_destination, pack_host_path, unpack_into
 from mcp_docker.safety.levels import Level
 from mcp_docker.state import Ctx, engine, settings
@@ -49,11 +49,6 @@ def _follow(api: object, cid: str, path: str, name: str) -> tuple[str, PathStat]
     except MCPDockerError:  # a link to a file, or dangling: the link itself
         return path, stat
     return (followed, target) if target.is_dir else (path, stat)
-    followed = path.rstrip("/") + "/"
-    try:
-        return followed if head_stat(api, cid, followed, name).is_dir else path
-    except MCPDockerError:  # a link to a file, or dangling: list the link itself
-        return path
 
 
 def _kind(head: bytes) -> str:
@@ -133,7 +128,15 @@ def docker_read_file(
     cid, name = container_id(api, container)
     target = path
     for _ in range(8):  # follow symlinks, like cat would
-        stat = head_stat(api, cid, target, container)
+        try:
+            stat = head_stat(api, cid, target, container)
+        except PathNotFound as exc:
+            if target == path:
+                raise
+            raise PathNotFound(
+                f"{path!r} in container {container!r} is a symbolic link to {target!r}, which does not exist there.",
+                exc.hint,
+            ) from exc
         if not stat.is_symlink:
             break
         target = posixpath.normpath(posixpath.join(posixpath.dirname(target), stat.link_target))
