@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,8 @@ import docker
 import pytest
 
 from mcp_docker.__main__ import main
-from mcp_docker.docker.client import Engine, describe_endpoint
+from mcp_docker.docker.client import Engine
+from mcp_docker.docker.contexts import describe_endpoint
 
 pytestmark = pytest.mark.engine
 
@@ -69,6 +72,35 @@ def test_engine_client_is_lazy_and_recovers(tmp_path: Path, docker_client: docke
 def test_describe_endpoint() -> None:
     assert describe_endpoint({"DOCKER_HOST": "tcp://h:2376"}) == "tcp://h:2376"
     assert describe_endpoint({}).startswith("unix://")
+
+
+def test_doctor_reaches_the_engine_docker_context_names_and_says_so(
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DOCKER_CONTEXT (over a config.json whose current context does not exist) is the engine reached and
+    the one named; a DOCKER_CONTEXT that does not exist is refused, not replaced by the local socket."""
+    host = docker_client.api.base_url.replace("http+docker://localhost", "unix:///var/run/docker.sock")
+    host = os.environ.get("DOCKER_HOST") or host
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "xq-missing"}))
+    meta = tmp_path / "contexts" / "meta" / hashlib.sha256(b"xq-ctx").hexdigest() / "meta.json"
+    meta.parent.mkdir(parents=True)  # as `docker context create xq-ctx --docker host=...` writes it
+    meta.write_text(json.dumps({"Name": "xq-ctx", "Metadata": {}, "Endpoints": {"docker": {"Host": host}}}))
+    monkeypatch.setenv("DOCKER_CONTEXT", "xq-ctx")
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["engine"]["reachable"] is True, report
+    assert report["engine"]["endpoint"] == f"{host} (context xq-ctx)", report
+    assert report["engine"]["server_version"] == docker_client.version()["Version"]
+    monkeypatch.setenv("DOCKER_CONTEXT", "xq-gone")
+    assert main(["doctor", "--json"]) != 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["engine"]["reachable"] is False
+    assert "No docker context 'xq-gone' (DOCKER_CONTEXT names it)" in report["engine"]["error"], report
 
 
 def test_serve_over_stdio_writes_only_protocol_to_stdout(docker_client: docker.DockerClient) -> None:

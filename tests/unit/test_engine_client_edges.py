@@ -1,4 +1,5 @@
-"""docker/client.py on its edges, without an engine: a broken or missing docker context said clearly, a
+"""docker/client.py and contexts.py on their edges, without an engine: a broken or missing docker context
+said clearly (named by MCP_DOCKER_HOSTS, DOCKER_CONTEXT or the current context, and described as used), a
 connection that cannot be shut counted as not shut, a pooled connection given back left alone by its
 old call, and a cancelled async call's connections shut down."""
 
@@ -14,7 +15,8 @@ import anyio
 import pytest
 
 from mcp_docker.docker import client as engine_client
-from mcp_docker.docker.client import CallHandle, Engine, describe_endpoint
+from mcp_docker.docker.client import CallHandle, Engine
+from mcp_docker.docker.contexts import describe_endpoint
 from mcp_docker.utils.errors import DockerDaemonUnavailable
 
 
@@ -52,9 +54,53 @@ def test_a_context_that_does_not_exist_is_refused_not_replaced_by_the_default(do
     with pytest.raises(DockerDaemonUnavailable) as caught:
         engine.client  # noqa: B018 - creating the client is the call under test
     message = str(caught.value)
-    assert "No docker context 'xq-nowhere'" in message and str(docker_config) in message
+    assert f"No docker context 'xq-nowhere' (MCP_DOCKER_HOSTS names it) in {docker_config}." in message, message
     assert "docker context create" in message and "DOCKER_CONFIG" in message
     assert engine._client is None  # nothing half-made is kept: the next call tries again
+
+
+def test_docker_context_is_described_as_it_is_used(docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DOCKER_CONTEXT wins over config.json's currentContext, in the description as in the connection."""
+    meta = {"Name": "far", "Metadata": {}, "Endpoints": {"docker": {"Host": "tcp://10.9.8.7:2376"}}}
+    _context(docker_config, "far", json.dumps(meta))
+    assert describe_endpoint({"DOCKER_CONTEXT": "default"}) == "unix:///var/run/docker.sock"
+    assert describe_endpoint({"DOCKER_CONTEXT": "xq-gone"}) == "context 'xq-gone' (not found)"
+    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+    assert Engine(connect_timeout=1).endpoint == "unix:///var/run/docker.sock"
+
+
+@pytest.mark.parametrize("chosen_by", ["DOCKER_CONTEXT", "currentContext"])
+def test_a_chosen_context_that_does_not_exist_is_refused_not_replaced_by_the_local_socket(
+    docker_config: Path, monkeypatch: pytest.MonkeyPatch, chosen_by: str
+) -> None:
+    """docker-py connects to the local socket when the context named does not exist; the CLI refuses."""
+    if chosen_by == "DOCKER_CONTEXT":
+        (docker_config / "config.json").write_text("{}")
+        monkeypatch.setenv("DOCKER_CONTEXT", "xq-nowhere")
+        source = "DOCKER_CONTEXT names it"
+    else:
+        (docker_config / "config.json").write_text(json.dumps({"currentContext": "xq-nowhere"}))
+        source = "config.json's currentContext names it"
+    engine = Engine(connect_timeout=1)
+    with pytest.raises(DockerDaemonUnavailable) as caught:
+        engine.client  # noqa: B018 - creating the client is the call under test
+    message = str(caught.value)
+    assert f"No docker context 'xq-nowhere' ({source}) in {docker_config}." in message, message
+    assert "docker context ls" in message and engine._client is None
+    monkeypatch.setenv("DOCKER_HOST", "unix:///xq-nowhere.sock")  # DOCKER_HOST comes first, as in the CLI
+    with pytest.raises(DockerDaemonUnavailable) as caught:
+        engine.client  # noqa: B018
+    assert "No docker context 'xq-nowhere'" not in str(caught.value), str(caught.value)
+    assert "Cannot reach the Docker engine" in str(caught.value)
+
+
+def test_without_a_config_json_the_refusal_names_the_config_folder(docker_config: Path) -> None:
+    engine = Engine(base_url="context:xq-nowhere", connect_timeout=1)
+    with pytest.raises(DockerDaemonUnavailable) as caught:
+        engine.client  # noqa: B018
+    message = str(caught.value)
+    assert f"in {docker_config}, which has no config.json" in message, message
+    assert " in contexts" not in message
 
 
 class Conn:

@@ -7,7 +7,6 @@ again on the next call without restarting the server.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from mcp_docker.docker.contexts import describe_endpoint, require_chosen_context, require_context
 from mcp_docker.docker.gate_hook import install_gate
 from mcp_docker.docker.library_internals import (
     call_of,
@@ -149,23 +149,6 @@ class Health:
     error: str | None = None
 
 
-def describe_endpoint(environ: dict[str, str] | None = None) -> str:
-    """Where the engine will be looked for, as the docker CLI would decide."""
-    env = os.environ if environ is None else environ
-    if env.get("DOCKER_HOST"):
-        return env["DOCKER_HOST"]
-    try:
-        from docker.context import ContextAPI
-
-        ctx = ContextAPI.get_current_context()
-        if ctx is not None and ctx.Host:
-            host: str = ctx.Host
-            return host if ctx.Name == "default" else f"{host} (context {ctx.Name})"
-    except Exception as exc:  # a broken context file must not stop the server from starting
-        logger.warning("could not read the docker context: {}", exc)
-    return "unix:///var/run/docker.sock"
-
-
 def api_at_least(version: str, floor: str) -> bool:
     """True when API `version` ('1.45') is `floor` or newer."""
 
@@ -203,21 +186,6 @@ def _negotiate(client: docker.DockerClient) -> None:
     except Exception:
         client.close()
         raise
-
-
-def _context(base_url: str) -> str:
-    """The name of a `context:NAME` endpoint, once docker-py finds that context: docker-py would
-    silently use the default endpoint for a context it cannot find."""
-    from docker.context import ContextAPI
-    from docker.context.config import get_context_dir
-
-    name = base_url.removeprefix("context:")
-    if name != "default" and ContextAPI.get_context(name) is None:
-        raise DockerDaemonUnavailable(
-            f"No docker context {name!r} in {get_context_dir()} (MCP_DOCKER_HOSTS names it). "
-            "Create it with `docker context create`, or check DOCKER_CONFIG (a folder with a config.json)."
-        )
-    return name
 
 
 class Engine:
@@ -311,12 +279,14 @@ class Engine:
             with engine_errors():
                 if self.base_url and self.base_url.startswith("context:"):
                     # A docker CLI context carries its own endpoint and TLS material.
-                    client = docker.DockerClient.from_context(_context(self.base_url), **kwargs)
+                    name = require_context(self.base_url.removeprefix("context:"), "MCP_DOCKER_HOSTS")
+                    client = docker.DockerClient.from_context(name, **kwargs)
                 elif self.base_url:
                     # ssh:// goes through the system ssh client, like the docker CLI (keys, agent, config).
                     ssh = self.base_url.startswith("ssh://")
                     client = docker.DockerClient(base_url=self.base_url, use_ssh_client=ssh, **kwargs)
                 else:
+                    require_chosen_context(self.environment)
                     client = docker.from_env(environment=self.environment, **kwargs)
                 _negotiate(client)
         except OperationTimeout as exc:
