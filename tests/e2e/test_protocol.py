@@ -127,4 +127,5 @@ async def test_stdio_engine_down_still_serves_with_clear_error(tmp_path: Path) -
         result = await c.call_tool("docker_list_containers", {})
         text = error_text(result)
         assert "Cannot reach the Docker engine" in text
-        assert "mcp-docker doctor" in text
+        assert f"Endpoint: unix://{tmp_path}/missing.sock." in text, text  # which engine, said once
+        assert text.count("missing.sock") == 1 and "mcp-docker doctor" in text

@@ -97,6 +97,7 @@ async def test_unreachable_named_engine_is_clear(tmp_path: Any) -> None:
         assert ok["limit"] == 1
         text = error_text(await c.call_tool("docker_list_containers", {"host": "gone"}))
         assert "Cannot reach the Docker engine" in text
+        assert f"Endpoint: unix://{tmp_path}/none.sock." in text, text  # the named engine's, not main's
 
 
 async def test_docker_context_endpoint(

@@ -362,8 +362,11 @@ class Engine:
         )
 
     def unavailable(self, exc: BaseException) -> bool:
-        """True if `exc` means the engine is unreachable; then the client is reset for the next call."""
+        """True if `exc` means the engine is unreachable; then it is told this engine's endpoint, and the
+        client is reset for the next call."""
         if isinstance(exc, DockerDaemonUnavailable):
+            if exc.endpoint is None:
+                exc.endpoint = self.endpoint
             self.reset()
             return True
         return False

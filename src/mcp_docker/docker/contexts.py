@@ -40,11 +40,13 @@ def require_context(name: str, source: str) -> str:
         if config
         else f"{folder}, which has no config.json (docker-py reads contexts only beside one)"
     )
-    raise DockerDaemonUnavailable(
+    refusal = DockerDaemonUnavailable(
         f"No docker context {name!r} ({source} names it) in {where}.",
         "Create it with `docker context create`, choose one `docker context ls` lists, or check DOCKER_CONFIG "
         "(the folder holding config.json and contexts/).",
     )
+    refusal.endpoint = f"context {name!r}"  # said already
+    raise refusal
 
 
 def require_chosen_context(environ: Mapping[str, str] | None) -> None:

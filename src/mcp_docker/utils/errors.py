@@ -53,6 +53,13 @@ class DockerDaemonUnavailable(MCPDockerError):
         "Check that the Docker engine is running and reachable (run `mcp-docker doctor`), "
         "or point DOCKER_HOST / DOCKER_CONTEXT at the right engine."
     )
+    endpoint: str | None = None
+    """Where the engine was looked for, set by the engine the call ran on and said unless already said."""
+
+    def __str__(self) -> str:
+        if self.endpoint and self.endpoint not in self.message:
+            return f"{self.message} Endpoint: {self.endpoint}. {self.hint}".strip()
+        return super().__str__()
 
 
 class EngineTLSError(DockerDaemonUnavailable):
