@@ -390,7 +390,8 @@ def render_views() -> list[str]:
         "engine and arguments, single use and expiring (`MCP_DOCKER_CONFIRM_TTL`). The call runs only when "
         "the person presses the card's button. A client that can elicit is asked as before.",
         "",
-        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where the call is allowed):',
+        'App-only tools (`visibility: ["app"]`: hosts keep them from the model; only where the call is allowed, '
+        "and the card's two buttons only with `MCP_DOCKER_DESTRUCTIVE=confirm`, the one setting that asks):",
         "",
     ]
     for binding in apps.tools():

@@ -66,7 +66,7 @@ def create_server(
 
     extension = build_apps(settings) if apps else None
     app_only = {binding.kwargs["name"] for binding in extension.tools()} if extension else set()
-    cards = CARD_CONFIRM in app_only and settings.destructive == "confirm"
+    cards = CARD_CONFIRM in app_only  # registered only where a call may wait for a person (confirm)
     bus = InMemorySubscriptionBus()  # the SDK's default bus, kept here so resource updates are published on it
     server: MCPServer[AppState] = MCPServer(
         "mcp-docker",

@@ -76,7 +76,7 @@ async def test_app_only_tools_are_unknown_to_a_plain_client(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_an_apps_client_gets_views_bound_to_tools(mode: str) -> None:
-    async with apps_client(mode) as c:
+    async with apps_client(mode, destructive="confirm") as c:  # the card's buttons exist where it may ask
         tools = {t.name: t for t in (await c.list_tools()).tools}
         for name, uri in VIEWS.items():
             assert tools[name].meta == {"ui": {"resourceUri": uri}}

@@ -62,9 +62,11 @@ async def test_destructive_tools_open_the_card_view_for_apps_clients_only(mode: 
         assert content.mime_type == "text/html;profile=mcp-app" and "confirmCard(" in getattr(content, "text", "")
     async with Client(create_server(Settings()), mode=mode) as plain:
         assert all("ui" not in (t.meta or {}) for t in (await plain.list_tools()).tools)
-    async with apps(mode, destructive="allow") as c:  # nothing to confirm: no card view bound
+    async with apps(mode, destructive="allow") as c:  # nothing to confirm: no card view bound, no buttons
         tools = {t.name: t for t in (await c.list_tools()).tools}
         assert "ui" not in (tools["docker_remove_container"].meta or {})
+        assert "docker_app_request_removal" in tools  # the containers view removes at once
+        assert not {"docker_app_confirm_removal", "docker_app_dismiss_removal"} & set(tools)
 
 
 @pytest.mark.engine

@@ -74,7 +74,7 @@ def build_apps(settings: Settings) -> Apps:
     if refusal(REMOVE, Level.DESTRUCTIVE, "containers", settings) is None:
         fn = request_tool()
         apps.tool(resource_uri=uri("containers"), visibility=["app"], name=fn.__name__)(fn)
-    if confirmable(settings) and settings.destructive != "deny":
+    if confirmable(settings) and settings.destructive == "confirm":  # allow asks nothing, deny runs nothing
         for fn in card_tools():
             apps.tool(resource_uri=CONFIRM_VIEW, visibility=["app"], name=fn.__name__)(fn)
     return apps
