@@ -14,6 +14,7 @@ CLI parser. Nothing here needs a Docker engine.
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import os
@@ -408,9 +409,7 @@ def anchor(title: str) -> str:
 
 
 def first_sentence(text: str) -> str:
-    text = " ".join(text.split())
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
+    return str(release_files().first_sentence(text))  # one rule for the README, the manifest and server.json
 
 
 def render_tools_table(surface: Surface) -> str:
@@ -487,8 +486,9 @@ def render_readme(current: str, surface: Surface | None = None) -> str:
 # --- command line ---------------------------------------------------------------------------------
 
 
+@functools.cache
 def release_files() -> Any:
-    """scripts/gen_release_files.py (the bundle manifest and server.json), loaded beside this file."""
+    """scripts/gen_release_files.py (the bundle manifest and server.json), loaded beside this file, once."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("gen_release_files", Path(__file__).with_name("gen_release_files.py"))

@@ -97,16 +97,24 @@ def _format(annotation: Any) -> str:
 # --- the MCPB manifest ---------------------------------------------------------------------------
 
 
-def _first_sentence(text: str) -> str:
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.")
+
+
+def first_sentence(text: str) -> str:
+    """The text up to the first full stop that ends a sentence (not an abbreviation's, as in 'e.g.')."""
     text = " ".join(text.split())
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
+    start = 0
+    while (end := text.find(". ", start)) >= 0:
+        if text[: end + 1].rsplit(" ", 1)[-1].lower() not in _ABBREVIATIONS:
+            return text[: end + 1]
+        start = end + 2
+    return text
 
 
 def _prompt_text(prompt: Any) -> str:
     args = prompt.arguments or []
     where = ", ".join(f"{a.name}: ${{arguments.{a.name}}}" for a in args)
-    head = _first_sentence(prompt.description or prompt.name)
+    head = first_sentence(prompt.description or prompt.name)
     return f"{head} ({where})" if where else head
 
 
@@ -159,12 +167,12 @@ def render_manifest(surface: Any) -> dict[str, Any]:
             "entry_point": "server/main.py",
             "mcp_config": {"command": BUNDLE_COMMAND, "args": BUNDLE_ARGS, "env": env},
         },
-        "tools": [{"name": t.name, "description": _first_sentence(t.description or "")} for t in surface.tools],
+        "tools": [{"name": t.name, "description": first_sentence(t.description or "")} for t in surface.tools],
         "tools_generated": False,
         "prompts": [
             {
                 "name": p.name,
-                "description": _first_sentence(p.description or ""),
+                "description": first_sentence(p.description or ""),
                 "arguments": [a.name for a in p.arguments or []],
                 "text": _prompt_text(p),
             }

@@ -144,3 +144,18 @@ def test_resources_and_prompts_are_rendered(gen_docs: ModuleType) -> None:
     assert "### `troubleshoot_container`" in text
     assert "| `container` | yes |" in text and "| `symptom` | no |" in text
     assert "No arguments." in text
+
+
+def test_a_first_sentence_does_not_end_at_an_abbreviation(gen_docs: ModuleType) -> None:
+    """The README's tool table, the bundle manifest and server.json take a tool's first sentence; 'e.g.'
+    had cut docker_events' to 'Engine events, e.g.'."""
+    first = gen_docs.first_sentence
+    assert (
+        first("Engine events, e.g. filters {'a': 1}; returns. More.")
+        == "Engine events, e.g. filters {'a': 1}; returns."
+    )
+    assert first("One. Two.") == "One."
+    assert first("No stop at all") == "No stop at all"
+    assert first("With i.e. this, etc. and more") == "With i.e. this, etc. and more"
+    readme = (ROOT / "README.md").read_text()
+    assert "| `docker_events` | SAFE | Engine events, e.g. filters" in readme
