@@ -21,10 +21,13 @@ uv export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annot
 uv_version="$(uv --version | awk '{print $2}')"
 printf "uv==%s\n" "$uv_version" >"$out/tools.txt"
 
-# pip (run by uvx, so the host needs no pip of its own) resolves for the target platform.
-# Note: --platform manylinux_2_36 also accepts older manylinux wheels; glibc 2.36 is bookworm's.
+# pip (run by uvx, so the host needs no pip of its own) resolves for the target platform: bookworm's
+# glibc 2.36. pip takes each --platform literally (manylinux_2_36 does not admit a manylinux_2_28 wheel,
+# such as google-re2's), so every glibc from 2.17 to 2.36 is named.
+platforms=()
+for minor in $(seq 36 -1 17); do platforms+=(--platform "manylinux_2_${minor}_${arch}"); done
 uvx --quiet --from pip pip download --quiet --disable-pip-version-check \
   --only-binary=:all: --implementation cp --python-version "$py" \
-  --platform "manylinux_2_36_${arch}" --platform "manylinux2014_${arch}" --platform any \
+  "${platforms[@]}" --platform "manylinux2014_${arch}" --platform any \
   --dest "$out" -r "$out/requirements.txt" -r "$out/tools.txt"
 echo "prepared $(ls "$out"/*.whl | wc -l) wheels in $out"

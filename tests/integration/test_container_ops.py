@@ -133,6 +133,29 @@ async def test_logs_grep_only_matching_lines(client: Client, run_container: Call
     assert "Invalid grep pattern" in text
 
 
+async def test_a_backtracking_grep_over_a_hostile_log_does_not_stall_the_server(
+    client: Client, run_container: Callable[..., Any]
+) -> None:
+    """The attack: a container writes lines of 5,000 'a's and a 'b', the model greps them with `(a+)+$`.
+    Python's `re` would need about 2**5000 steps a line, holding the interpreter; RE2 answers at once,
+    and the other calls of the session go on."""
+    c = run_container(
+        ["sh", "-c", "x=$(printf 'a%.0s' $(seq 1 5000)); for i in 1 2 3; do echo \"${x}b\"; done; sleep 300"]
+    )
+    deadline = time.monotonic() + 10
+    while c.logs().count(b"b\n") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pattern, matches in (("(a+)+$", 0), ("^(a|aa)*$", 0), ("(a+)+b$", 3)):
+        data = structured(
+            await client.call_tool("docker_container_logs", {"container": c.name, "grep": pattern, "tail": None})
+        )
+        assert data["matches"] == matches, (pattern, data["matches"])
+    version = structured(await client.call_tool("docker_version", {}))
+    assert version["api_version"]
+    text = error_text(await client.call_tool("docker_container_logs", {"container": c.name, "grep": r"(a)\1"}))
+    assert "Invalid grep pattern '(a)\\\\1'" in text and "without backreferences or lookaround" in text, text
+
+
 async def test_logs_follow_returns_lines_printed_during_the_window(
     client: Client, run_container: Callable[..., Any]
 ) -> None:

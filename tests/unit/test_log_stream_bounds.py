@@ -4,6 +4,8 @@ that breaks before the deadline is an error, not a short result)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -22,10 +24,34 @@ def test_a_grep_pattern_too_long_or_invalid_is_refused_with_what_to_do() -> None
     with pytest.raises(ValidationError) as caught:
         compile_grep("(unclosed", ignore_case=False)
     assert "Invalid grep pattern '(unclosed'" in str(caught.value)
-    assert "Python regular expression" in caught.value.hint
+    assert "missing )" in caught.value.message and "RE2 regular expression" in caught.value.hint
     pattern = compile_grep("ERROR", ignore_case=True)
     assert pattern is not None and pattern.search("an error here")
     assert compile_grep(None, ignore_case=True) is None
+    for backtracking_only in (r"(a)\1", r"(?=a)b", r"a(?!b)"):  # what RE2 cannot run in linear time
+        with pytest.raises(ValidationError) as caught:
+            compile_grep(backtracking_only, ignore_case=False)
+        assert f"Invalid grep pattern {backtracking_only!r}" in caught.value.message
+        assert "without backreferences or lookaround" in caught.value.hint
+
+
+def test_a_catastrophic_pattern_over_a_hostile_line_ends_at_once(capfd: pytest.CaptureFixture[str]) -> None:
+    """The attack: a pattern the model chooses, over lines a container writes. Python's `re` needs about
+    2**n steps for `(a+)+$` over n 'a's and a 'b', holding the interpreter throughout (the event loop and
+    every client with it); in a child process with a minute to spare the old compile_grep never ends."""
+    script = (
+        "from mcp_docker.tools.log_stream import compile_grep\n"
+        "line = 'a' * 100_000 + 'b'\n"
+        "for p in ['(a+)+$', '^(a|a)*$', '(.*a){20}$', '.*a.*a.*a.*a.*c']:\n"
+        "    assert compile_grep(p, False).search(line) is None, p\n"
+        "assert compile_grep('(a+)+b$', False).search(line)\n"
+        "print('done')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == "done\n", out.stderr
+    with pytest.raises(ValidationError):
+        compile_grep("(", ignore_case=False)
+    assert capfd.readouterr().err == ""  # RE2 logs nothing of a bad pattern on the protocol's neighbour
 
 
 def test_a_line_with_no_end_keeps_only_its_tail_and_a_last_line_without_newline_counts() -> None:
@@ -132,3 +158,9 @@ def test_a_deadline_on_a_stream_without_close_still_expires(monkeypatch: pytest.
         assert deadline.expired.wait(10)
     deadline._timer.join(10)
     assert failures == []  # the timer thread ended cleanly: nothing to close is not an error
+
+
+def test_a_pattern_anchored_at_the_line_end_matches_before_the_newline() -> None:
+    """RE2's '$' is the end of the text; lines arrive with their newline (or CRLF), matched without it."""
+    out = collect([b"foo\nbar\r\nbaz"], Collected(max_bytes=100, grep=compile_grep("(o|r|z)$", False)))
+    assert out.matches == 3 and out.seen == 3

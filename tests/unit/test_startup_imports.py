@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-HEAVY = ("docker", "paramiko", "requests", "urllib3", "yaml")  # yaml: on the first Compose call
+HEAVY = ("docker", "paramiko", "requests", "urllib3", "yaml", "re2")  # yaml, re2: on the first Compose call, grep
 PROGRAM = f"""
 import sys
 from typing import Any

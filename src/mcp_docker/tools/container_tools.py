@@ -308,7 +308,9 @@ def docker_container_logs(
     since: Annotated[str | None, Field(description="RFC 3339, Unix seconds or duration ago ('10m').")] = None,
     until: Annotated[str | None, Field(description="Like since.")] = None,
     timestamps: Annotated[bool, Field(description="Timestamp each line.")] = False,
-    grep: Annotated[str | None, Field(description="Only lines matching this regex.")] = None,
+    grep: Annotated[
+        str | None, Field(description="Only lines matching this regex (RE2: no backreferences or lookaround).")
+    ] = None,
     ignore_case: Annotated[bool, Field(description="grep ignores case.")] = False,
     follow_seconds: Annotated[float, Field(description="Seconds to wait for new lines.", ge=0, le=60)] = 0,
 ) -> LogsResult:

@@ -1,5 +1,5 @@
 """Reading a container's logs as a stream: memory-bounded (the newest lines within the output bound),
-filtered by a regular expression on the server, and optionally followed for a few seconds.
+filtered by a regular expression (RE2: linear time) on the server, and optionally followed for a few seconds.
 
 The engine's stream is read chunk by chunk, never whole: only the newest matching lines that fit
 `max_bytes` are kept, and reading stops after `MAX_SCAN_BYTES` (said in the note). Following ends at
@@ -10,14 +10,13 @@ connections are aborted), so the worker thread stops at once.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.from_thread
 
@@ -35,17 +34,36 @@ ONLY_STREAM: ContextVar[str | None] = ContextVar("mcp_docker_only_stream", defau
 that call then reads one of the two streams, so the view can tell them apart."""
 
 
-def compile_grep(pattern: str | None, ignore_case: bool) -> re.Pattern[str] | None:
+class Pattern(Protocol):
+    """A compiled grep pattern (RE2's)."""
+
+    def search(self, text: str) -> object: ...
+
+
+def compile_grep(pattern: str | None, ignore_case: bool) -> Pattern | None:
+    """`pattern` compiled by RE2, whose matching takes time linear in the line. The model chooses the
+    pattern and a container writes the lines: with Python's backtracking `re`, `(a+)+$` over a line of 30
+    'a's held the interpreter (every client's calls, the event loop) for a minute, and each 'a' more doubles
+    it; no deadline can stop a match in progress."""
     if pattern is None:
         return None
     if len(pattern) > MAX_PATTERN:
         raise ValidationError(f"The grep pattern is longer than {MAX_PATTERN} characters.")
+    import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
+
+    options = re2.Options()
+    options.log_errors = False  # a bad pattern is the model's error, said to it, not logged by RE2 on stderr
+    options.case_sensitive = not ignore_case
     try:
-        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
+        compiled: Pattern = re2.compile(pattern, options)
+    except re2.error as exc:
+        said = exc.args[0] if exc.args else exc
+        reason = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
         raise ValidationError(
-            f"Invalid grep pattern {pattern!r}: {exc}.", "Use a Python regular expression, e.g. 'error|warn'."
+            f"Invalid grep pattern {pattern!r}: {reason}.",
+            "Use an RE2 regular expression (Python's syntax without backreferences or lookaround), e.g. 'error|warn'.",
         ) from None
+    return compiled
 
 
 @dataclass
@@ -53,7 +71,7 @@ class Collected:
     """The newest kept lines and what was seen on the way."""
 
     max_bytes: int
-    grep: re.Pattern[str] | None = None
+    grep: Pattern | None = None
     lines: deque[str] = field(default_factory=deque)
     size: int = 0
     seen: int = 0
@@ -65,7 +83,8 @@ class Collected:
     def add(self, line: str) -> None:
         self.seen += 1
         text = clean_text(line)
-        if self.grep is not None and not self.grep.search(text):
+        # Matched without its line end: RE2's '$' is the end of the text, not also before a final newline.
+        if self.grep is not None and not self.grep.search(text.removesuffix("\n").removesuffix("\r")):
             return
         self.matches += 1
         text, _ = cut_bytes(text, self.max_bytes, keep="tail")
