@@ -129,3 +129,6 @@ async def test_stdio_engine_down_still_serves_with_clear_error(tmp_path: Path) -
         assert "Cannot reach the Docker engine" in text
         assert f"Endpoint: unix://{tmp_path}/missing.sock." in text, text  # which engine, said once
         assert text.count("missing.sock") == 1 and "mcp-docker doctor" in text
+        # Asking the engine what a removal would lose, before asking the person, says it the same way.
+        text = error_text(await c.call_tool("docker_remove_container", {"container": "xq-any"}))
+        assert "Cannot reach the Docker engine" in text and "Endpoint: unix://" in text, text
