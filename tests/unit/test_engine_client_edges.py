@@ -36,9 +36,17 @@ def _context(config: Path, name: str, meta: str) -> None:
     (folder / "meta.json").write_text(meta)
 
 
-def test_a_corrupt_current_context_does_not_stop_the_server(docker_config: Path) -> None:
+def test_a_corrupt_current_context_does_not_stop_the_server_and_is_said(docker_config: Path) -> None:
+    """docker-py raises a bare Exception for a corrupt meta.json: described, then refused clearly (it had
+    reached the model as a bare 'Error executing tool')."""
     _context(docker_config, "broken", "{not json")
-    assert describe_endpoint({}) == "unix:///var/run/docker.sock"
+    assert describe_endpoint({}) == "context 'broken' (unreadable)"
+    engine = Engine(connect_timeout=1)
+    with pytest.raises(DockerDaemonUnavailable) as caught:
+        engine.client  # noqa: B018
+    message = str(caught.value)
+    assert message.startswith("The docker context 'broken' cannot be read: Detected corrupted meta file"), message
+    assert "docker context rm broken" in message and "Endpoint:" not in message
 
 
 def test_a_named_context_is_shown_with_its_name(docker_config: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from mcp_docker.utils.errors import DockerDaemonUnavailable
 from mcp_docker.utils.logger import logger
@@ -26,12 +27,27 @@ def chosen_context(environ: Mapping[str, str]) -> tuple[str, str]:
     return str(get_current_context_name() or "default"), "config.json's currentContext"
 
 
+def _load(name: str) -> object | None:
+    """docker-py's context `name` (None: there is none); a context it cannot read is a clear refusal."""
+    from docker.context import ContextAPI
+
+    try:
+        context: object | None = ContextAPI.get_context(name)
+    except Exception as exc:  # docker-py raises a bare Exception (or KeyError) for a corrupt meta.json
+        refusal = DockerDaemonUnavailable(
+            f"The docker context {name!r} cannot be read: {exc}.",
+            f"Repair its meta.json, or remove it with `docker context rm {name}` and create it again.",
+        )
+        refusal.endpoint = f"context {name!r}"  # said already
+        raise refusal from exc
+    return context
+
+
 def require_context(name: str, source: str) -> str:
     """`name`, once docker-py finds that context; otherwise a clear refusal saying where it looked."""
-    from docker.context import ContextAPI
     from docker.utils.config import find_config_file
 
-    if name == "default" or ContextAPI.get_context(name) is not None:
+    if name == "default" or _load(name) is not None:
         return name
     config = find_config_file()
     folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
@@ -61,16 +77,15 @@ def describe_endpoint(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("DOCKER_HOST"):
         return env["DOCKER_HOST"]
+    name, _ = chosen_context(env)
     try:
-        from docker.context import ContextAPI
-
-        name, _ = chosen_context(env)
-        ctx = ContextAPI.get_context(name)
-        if ctx is None:
-            return f"context {name!r} (not found)"
-        if ctx.Host:
-            host: str = ctx.Host
-            return host if ctx.Name == "default" else f"{host} (context {ctx.Name})"
-    except Exception as exc:  # a broken context file must not stop the server from starting
-        logger.warning("could not read the docker context: {}", exc)
+        ctx: Any = _load(name)
+    except DockerDaemonUnavailable as exc:  # a broken context file must not stop the server from starting
+        logger.warning("could not read the docker context: {}", exc.message)
+        return f"context {name!r} (unreadable)"
+    if ctx is None:
+        return f"context {name!r} (not found)"
+    if ctx.Host:
+        host: str = ctx.Host
+        return host if ctx.Name == "default" else f"{host} (context {ctx.Name})"
     return DEFAULT_SOCKET
