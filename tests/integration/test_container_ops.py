@@ -40,6 +40,14 @@ async def test_pause_unpause(
     assert docker_client.api.inspect_container(c.id)["State"]["Paused"] is True
     assert structured(await client.call_tool("docker_unpause_container", {"container": c.name}))["state"] == "running"
     assert docker_client.api.inspect_container(c.id)["State"]["Paused"] is False
+    # Not paused: the engine's bare 500 ("may be retried") becomes what is true, and nothing changes.
+    text = error_text(await client.call_tool("docker_unpause_container", {"container": c.name}))
+    assert f"Container {c.name!r} is not paused (it is running); nothing was changed." in text, text
+    assert "may be retried" not in text and docker_client.api.inspect_container(c.id)["State"]["Running"] is True
+    assert structured(await client.call_tool("docker_pause_container", {"container": c.name}))["state"] == "paused"
+    text = error_text(await client.call_tool("docker_pause_container", {"container": c.name}))
+    assert "already paused" in text and "if a name is taken, choose another" in text, text
+    assert "choose another name" not in text  # the hint of a state conflict does not ask for a new name
     for tool in ("docker_pause_container", "docker_unpause_container"):
         assert "No such container" in error_text(await client.call_tool(tool, {"container": MISSING}))
 

@@ -12,7 +12,7 @@ from mcp_docker.tools.container_ops_models import Process, ProcessList, RenamedC
 from mcp_docker.tools.declare import docker_tool
 from mcp_docker.tools.params import ContainerRef
 from mcp_docker.utils import validation
-from mcp_docker.utils.errors import ValidationError, call_meanings, engine_errors
+from mcp_docker.utils.errors import ConflictError, ValidationError, call_meanings, engine_errors
 from mcp_docker.utils.output import clean_text
 
 MAX_PROCESSES = 500
@@ -73,8 +73,21 @@ def docker_pause_container(ctx: Ctx, container: ContainerRef) -> ContainerState:
 @docker_tool(Level.MODERATE, "containers", title="Unpause container", subject="container", idempotent=True)
 def docker_unpause_container(ctx: Ctx, container: ContainerRef) -> ContainerState:
     """Thaw a paused container; returns its state afterwards."""
+    import docker.errors
+
     api = engine(ctx).api
-    api.unpause(container)
+    try:
+        api.unpause(container)
+    except docker.errors.APIError as exc:
+        if exc.status_code != 500:
+            raise
+        state = container_state(api, container)  # the engine answers 500 for "not paused": say which it is
+        if state.state == "paused":
+            raise
+        raise ConflictError(
+            f"Container {state.name!r} is not paused (it is {state.state}); nothing was changed.",
+            "Only a paused container can be unpaused: see its state with docker_inspect_container.",
+        ) from exc
     return container_state(api, container)
 
 

@@ -283,7 +283,9 @@ def _general_mapping(exc: BaseException, kind: Kind | None, name: str | None) ->
     if isinstance(exc, docker.errors.APIError):
         status = exc.status_code
         if status == 409:
-            return ConflictError(f"Conflict: {detail}.", "Inspect the object's current state, or choose another name.")
+            return ConflictError(
+                f"Conflict: {detail}.", "Inspect the object's current state; if a name is taken, choose another."
+            )
         if status == 401:
             return EngineError(
                 f"The engine refused the request (401, not authenticated): {detail}.",
