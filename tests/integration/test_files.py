@@ -143,12 +143,19 @@ async def test_copy_in_and_out_bytes_match(client: Client, run_container: Callab
     payload = os.urandom(200_000)
     (src / "deep" / "blob.bin").write_bytes(payload)
     (src / "hello.txt").write_text("hi\n")
+    (src / "deep" / "to-hello").symlink_to("../hello.txt")
     data = structured(
         await client.call_tool(
             "docker_copy_to_container", {"container": c.name, "source": str(src), "destination": "/tmp"}
         )
     )
+    # What was sent is what is counted: in/, in/deep/, two files and a link (reported as 0 and 0 before).
     assert data["files"] == 2 and data["bytes"] == 200_003
+    assert data["directories"] == 2 and data["links"] == 1, data
+    link = structured(
+        await client.call_tool("docker_list_files", {"container": c.name, "path": "/tmp/in/deep/to-hello"})
+    )
+    assert (link["entries"][0]["type"], link["entries"][0]["target"]) == ("symlink", "../hello.txt")
     out = c.exec_run(["cat", "/tmp/in/deep/blob.bin"]).output
     assert out == payload
     # The root itself may be copied, and a single file too.
@@ -291,7 +298,7 @@ async def test_copy_out_destination_policy(
                 "docker_copy_from_container", {"container": c.name, "source": "/etc", "destination": dest}
             )
         )
-        assert "Refused" in text, text
+        assert "Refused: copy into host path" in text, text  # it had read "copy to of host path"
     assert list(outside.iterdir()) == []
     text = error_text(
         await client.call_tool(

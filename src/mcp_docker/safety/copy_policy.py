@@ -42,12 +42,14 @@ class Packed:
     file: IO[bytes]
     files: int = 0
     bytes: int = 0
+    dirs: int = 0
+    links: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
 def pack_host_path(source: str, settings: Settings) -> Packed:
     """Tar `source` (file or directory) for PUT /archive; refuses before reading anything outside the roots."""
-    check_bind_source(source, settings, how="copy")
+    check_bind_source(source, settings, how="copy of")
     real = resolve(source)
     if not os.path.lexists(real):
         raise ValidationError(f"The host path {source!r} does not exist.")
@@ -76,6 +78,8 @@ def pack_host_path(source: str, settings: Settings) -> Packed:
                     with os.fdopen(fd, "rb") as fh:
                         tar.addfile(member, fh)
                 else:
+                    packed.dirs += member.isdir()
+                    packed.links += member.issym()
                     tar.addfile(member)
         packed.file.seek(0)
     except BaseException:
@@ -100,7 +104,7 @@ def _walk(real: str, base: str) -> list[tuple[str, str]]:
 
 def check_destination(destination: str, settings: Settings) -> str:
     """The host directory a copy-out writes into: under an allowed root, existing, a directory."""
-    check_bind_source(destination, settings, how="copy to")
+    check_bind_source(destination, settings, how="copy into")
     real = resolve(destination)
     if not os.path.isdir(real):
         raise ValidationError(f"The host destination {destination!r} is not an existing directory.")

@@ -55,19 +55,19 @@ def _exposes_socket(real: str) -> bool:
     return any(sock == real or sock.startswith(prefix) for sock in _engine_sockets())
 
 
-def check_bind_source(source: str, settings: Settings, how: str = "bind mount") -> None:
-    """A host path may be mounted only below an allowed root, and the engine's socket never."""
+def check_bind_source(source: str, settings: Settings, how: str = "bind mount of") -> None:
+    """A host path may be mounted (or copied from or into, `how` says which) only below an allowed root,
+    and the engine's socket never."""
     real = resolve(source)
     if _exposes_socket(real):
         raise UnsafeOperation(
-            f"Refused: {how} of {source!r} exposes the Docker socket (the engine's control channel), "
-            "which gives the container "
+            f"Refused: {how} {source!r} exposes the Docker socket (the engine's control channel), which is "
             "control of the host. Nothing was created.",
             "This is never allowed, whatever MCP_DOCKER_ALLOWED_BIND_ROOTS says.",
         )
     if not under(real, settings.allowed_bind_roots):
         resolved = f" (resolves to {real})" if real != source else ""
-        raise refuse(f"{how} of host path {source!r}{resolved}", "MCP_DOCKER_ALLOWED_BIND_ROOTS")
+        raise refuse(f"{how} host path {source!r}{resolved}", "MCP_DOCKER_ALLOWED_BIND_ROOTS")
 
 
 def check_build_context(path: str, settings: Settings) -> None:

@@ -211,6 +211,8 @@ def docker_copy_to_container(
         destination=destination,
         files=packed.files,
         bytes=packed.bytes,
+        directories=packed.dirs,
+        links=packed.links,
         skipped=packed.skipped,
     )
 
