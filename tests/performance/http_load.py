@@ -105,7 +105,9 @@ def http_server(docker_host: str | None = None, **settings: str) -> Iterator[Ser
             except httpx2.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the HTTP server did not start; see {log.name}")
+                log.flush()
+                said = Path(log.name).read_bytes()[-4000:].decode("utf-8", "replace")
+                raise RuntimeError(f"the HTTP server did not start; its stderr ended with:\n{said}")
             time.sleep(0.1)
 
         def sampler() -> None:
@@ -122,6 +124,7 @@ def http_server(docker_host: str | None = None, **settings: str) -> Iterator[Ser
         stop.set()
         stop_process(proc)
         log.close()
+        Path(log.name).unlink(missing_ok=True)  # a host file the run made: removed whatever happened
 
 
 # --- results -----------------------------------------------------------------------------------------
