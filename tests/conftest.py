@@ -54,6 +54,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def engine_handle() -> Iterator[test_engine.EngineHandle]:
     handle = test_engine.session_engine()
+    try:
+        test_engine.claim_prefix()  # before any cleanup: never another live session's objects
+    except RuntimeError as exc:
+        pytest.exit(str(exc), returncode=3)
     test_engine.cleanup(handle.client)  # leftovers of an earlier, killed run
     try:
         yield handle

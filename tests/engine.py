@@ -6,10 +6,12 @@ created: names start with `mcpt-` (or $MCPT_PREFIX), or carry the label `mcp-doc
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -170,6 +172,28 @@ def select_environment() -> str:
 
 
 _SESSION: EngineHandle | None = None
+_CLAIM: socket.socket | None = None
+
+
+def claim_prefix() -> None:
+    """Hold this session's prefix on its engine. The cleanups remove every object named with the prefix,
+    so a second session with the same prefix on the same engine would remove the first one's objects in
+    the middle of its tests (seen: a unit-test run started beside the whole suite). The claim is an
+    abstract unix socket: the kernel lets go of it when the process ends, and no file is left behind."""
+    global _CLAIM
+    if _CLAIM is not None:
+        return
+    where = os.environ.get("DOCKER_HOST") or f"unix://{OLD_SOCK}"
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(b"\0mcp-docker-tests-" + hashlib.sha256(f"{PREFIX}|{where}".encode()).hexdigest().encode())
+    except OSError:
+        claim.close()
+        raise RuntimeError(
+            f"Another test session with MCPT_PREFIX={PREFIX!r} is using the engine at {where}; this one's "
+            "cleanup would remove its objects. Run beside it with MCPT_PREFIX=<other>- MCPT_STATE_DIR=<folder>."
+        ) from None
+    _CLAIM = claim
 
 
 def session_engine() -> EngineHandle:
