@@ -41,8 +41,25 @@ async def test_create_write_inspect_remove(
     )
     assert reader.strip() == b"stored"
 
+    assert created["already_existed"] is False
+    # The name again, asking for tmpfs and other labels: the engine hands back the volume as it is (disk,
+    # data kept, old labels), and the result says so rather than passing it off as a new, empty one.
+    again = structured(
+        await client.call_tool(
+            "docker_create_volume",
+            {
+                "name": name,
+                "labels": {**TEST_LABELS, "app": "cache"},
+                "driver_opts": {"type": "tmpfs", "device": "tmpfs"},
+            },
+        )
+    )
+    assert again["already_existed"] is True and again["used_by"] == [writer.name], again
+    assert again["labels"]["app"] == "db" and "type" not in again["options"]
+    assert docker_client.volumes.get(name).attrs["Labels"]["app"] == "db"
+
     details = structured(await client.call_tool("docker_inspect_volume", {"volume": name}))
-    assert details["used_by"] == [writer.name]
+    assert details["used_by"] == [writer.name] and details.get("already_existed") is None
     assert details["mountpoint"] == volume.attrs["Mountpoint"]
     assert details["labels"]["app"] == "db"
 

@@ -43,9 +43,14 @@ class VolumeDetails(Model):
     labels: dict[str, str]
     options: dict[str, str]
     used_by: list[str] = Field(description="Names of the containers (running or not) that mount this volume.")
+    already_existed: bool | None = Field(
+        None,
+        description="From docker_create_volume: true when the name was in use, and that volume is returned as "
+        "it was (its data kept; the driver, options and labels asked for not applied).",
+    )
 
 
-def volume_details(data: dict[str, Any], used_by: list[str]) -> VolumeDetails:
+def volume_details(data: dict[str, Any], used_by: list[str], already_existed: bool | None = None) -> VolumeDetails:
     return VolumeDetails(
         name=clean_text(data.get("Name", "")),
         driver=data.get("Driver", ""),
@@ -55,6 +60,7 @@ def volume_details(data: dict[str, Any], used_by: list[str]) -> VolumeDetails:
         labels=clean_labels(data.get("Labels")),
         options=clean_labels(data.get("Options")),
         used_by=used_by,
+        already_existed=already_existed,
     )
 
 

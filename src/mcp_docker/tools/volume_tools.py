@@ -54,9 +54,22 @@ def docker_inspect_volume(ctx: Ctx, volume: VolumeRef) -> VolumeDetails:
     """A volume's configuration and the containers that use it."""
     api = engine(ctx).api
     data = api.inspect_volume(volume)
-    users = api.containers(all=True, filters={"volume": data["Name"]})
-    names = sorted(clean_text((c.get("Names") or [c["Id"][:12]])[0].lstrip("/")) for c in users)
-    return volume_details(data, names)
+    return volume_details(data, _users(api, data["Name"]))
+
+
+def _exists(api: Any, name: str) -> bool:
+    import docker.errors
+
+    try:
+        api.inspect_volume(name)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def _users(api: Any, name: str) -> list[str]:
+    users = api.containers(all=True, filters={"volume": name})
+    return sorted(clean_text((c.get("Names") or [c["Id"][:12]])[0].lstrip("/")) for c in users)
 
 
 @docker_tool(Level.MODERATE, "volumes", title="Create volume", idempotent=True)
@@ -70,15 +83,20 @@ def docker_create_volume(
         Field(description="e.g. {'type': 'tmpfs', 'device': 'tmpfs', 'o': 'size=64m'}."),
     ] = None,
 ) -> VolumeDetails:
-    """Create a named volume; driver options that bind a host path need it under MCP_DOCKER_ALLOWED_BIND_ROOTS."""
+    """Create a named volume; driver options that bind a host path need it under MCP_DOCKER_ALLOWED_BIND_ROOTS.
+    A name in use returns that volume as it is (already_existed=true): its data, driver, options, labels."""
     if name is not None:
         name = object_name(name, "volume")
     # A local volume with o=bind / a device path is a bind mount in disguise: same policy as binds.
     check_volume_driver_opts(driver, driver_opts, settings(ctx))
-    data = engine(ctx).api.create_volume(
+    api = engine(ctx).api
+    # The engine answers a name in use with that volume, as it is: the driver, options and labels asked
+    # for are not applied and its data stays. Said, rather than passed off as a new volume.
+    existed = name is not None and _exists(api, name)
+    data = api.create_volume(
         name=name, driver=driver, driver_opts=driver_opts or None, labels={**(labels or {}), MANAGED_LABEL: "true"}
     )
-    return volume_details(data, [])
+    return volume_details(data, _users(api, data["Name"]) if existed else [], already_existed=existed)
 
 
 @docker_tool(Level.DESTRUCTIVE, "volumes", title="Remove volume", subject="volume", confirm=volume_removal_question)
